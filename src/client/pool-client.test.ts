@@ -1,0 +1,93 @@
+import * as grpc from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LoadTestMetrics } from '../metrics/load-test-metrics.js';
+import { ConnectionPool } from '../pool/connection-pool.js';
+import { TestServer } from '../server/test-server.js';
+import { closeSharedPool, PoolClient, sharedPool } from './pool-client.js';
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+async function server(): Promise<TestServer> {
+  const s = await TestServer.start();
+  cleanup.push(() => s.close());
+  return s;
+}
+function ownPool(): ConnectionPool {
+  const p = new ConnectionPool();
+  cleanup.push(() => p.close());
+  return p;
+}
+
+describe('PoolClient', () => {
+  it('makes calls and health checks over one pooled connection (counted on the server)', async () => {
+    const s = await server();
+    const pool = ownPool();
+    const client = new PoolClient(s.address, { pool });
+    const reply = await client.call({ requestId: 'one', payload: new Uint8Array([1, 2, 3]) });
+    expect(reply).toMatchObject({ requestId: 'one', timesSeen: 1 });
+    expect([...reply.payload]).toEqual([1, 2, 3]);
+    expect(await Promise.all(Array.from({ length: 20 }, () => client.health()))).toEqual(Array(20).fill('SERVING'));
+    s.setServingStatus('NOT_SERVING');
+    expect(await client.health()).toBe('NOT_SERVING');
+    expect(s.ledger.snapshot()).toMatchObject({ acceptedConnections: 1, openConnections: 1 });
+  });
+
+  it('counts a failed call as failed, in its stats and in the metrics, and keeps the gRPC status', async () => {
+    const s = await server();
+    const metrics = new LoadTestMetrics();
+    const client = new PoolClient(s.address, { pool: ownPool(), metrics });
+    await client.call();
+    await expect(client.call({ failCode: grpc.status.ABORTED })).rejects.toMatchObject({ code: 'ERR_GRPC_STATUS', status: 10 });
+    await expect(client.call({ delayMs: 2_000 }, { deadlineMs: 50 })).rejects.toMatchObject({
+      status: grpc.status.DEADLINE_EXCEEDED,
+    });
+    expect(client.stats()).toMatchObject({ calls: 3, succeeded: 1, failed: 2 });
+    expect(metrics.counts()).toMatchObject({ totalRequests: 3, successfulRequests: 1, failedRequests: 2 });
+  });
+
+  it('fails a call to a port nobody listens on with UNAVAILABLE, counted as failed', async () => {
+    const s = await server();
+    const port = s.port;
+    await s.close();
+    const metrics = new LoadTestMetrics();
+    const client = new PoolClient(`127.0.0.1:${port}`, { pool: ownPool(), metrics });
+    await expect(client.call({}, { deadlineMs: 2_000 })).rejects.toMatchObject({ status: grpc.status.UNAVAILABLE });
+    expect(metrics.counts()).toMatchObject({ totalRequests: 1, failedRequests: 1 });
+  });
+
+  it('shares the default pool between clients that are given none', async () => {
+    const s = await server();
+    cleanup.push(() => closeSharedPool());
+    const a = new PoolClient(s.address);
+    const b = new PoolClient(s.address);
+    expect(a.pool).toBe(sharedPool());
+    expect(b.pool).toBe(a.pool);
+    await Promise.all([a.call(), b.call(), a.health(), b.health()]);
+    expect(s.ledger.snapshot()).toMatchObject({ acceptedConnections: 1, openConnections: 1 });
+  });
+
+  it('rejects bad input with typed errors that say what was wrong', async () => {
+    const pool = ownPool();
+    expect(() => new PoolClient('no-port', { pool })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ADDRESS' }));
+    expect(() => new PoolClient('127.0.0.1:1', { pool, deadlineMs: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_DEADLINE' }),
+    );
+    expect(() => new PoolClient('127.0.0.1:1', { pool, channelOptions: { x: {} as never } })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTIONS' }),
+    );
+    const client = new PoolClient('127.0.0.1:1', { pool });
+    await expect(client.call({}, { deadlineMs: -5 })).rejects.toMatchObject({ code: 'ERR_INVALID_DEADLINE', message: /-5/ });
+    await expect(client.call({}, { deadlineMs: Number.NaN })).rejects.toMatchObject({ code: 'ERR_INVALID_DEADLINE' });
+    await expect(client.call({ failCode: 17 })).rejects.toMatchObject({ code: 'ERR_INVALID_REQUEST', message: /1\.\.16/ });
+    await expect(client.call({ delayMs: -1 })).rejects.toMatchObject({ code: 'ERR_INVALID_REQUEST' });
+    client.close();
+    await expect(client.call()).rejects.toMatchObject({ code: 'ERR_CLIENT_CLOSED' });
+    await expect(client.health()).rejects.toMatchObject({ code: 'ERR_CLIENT_CLOSED' });
+    expect(() => client.stats()).toThrow(expect.objectContaining({ code: 'ERR_CLIENT_CLOSED' }));
+    await pool.close();
+    const late = new PoolClient('127.0.0.1:1', { pool });
+    await expect(late.call()).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+  });
+});

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { startTsWorker } from '../harness/ts-worker.js';
+import { LoadTestMetrics } from './load-test-metrics.js';
+import { summarize } from './metrics-summary.js';
+
+const WORKER = new URL('../../test/fixtures/metrics-worker.ts', import.meta.url);
+
+function runWorker(buffer: SharedArrayBuffer, count: number, offset: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const worker = startTsWorker(WORKER, { workerData: { buffer, count, offset } });
+    let histogram = '';
+    worker.once('message', (m: string) => {
+      histogram = m;
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => (code === 0 ? resolve(histogram) : reject(new Error(`worker exited ${code}`))));
+  });
+}
+
+describe('LoadTestMetrics', () => {
+  it('loses no increment when 4 worker_threads record into one instance at once', async () => {
+    const metrics = new LoadTestMetrics();
+    const perWorker = 25_000;
+    const offsets = [1, 100_001, 200_001, 300_001];
+    const histograms = await Promise.all(offsets.map((o) => runWorker(metrics.buffer, perWorker, o)));
+    for (const h of histograms) metrics.mergeHistogram(h);
+    const c = metrics.counts();
+    const failuresPerWorker = Math.ceil(perWorker / 3);
+    expect(c.totalRequests).toBe(4 * perWorker);
+    expect(c.failedRequests).toBe(4 * failuresPerWorker);
+    expect(c.successfulRequests).toBe(4 * (perWorker - failuresPerWorker));
+    // Sum of offset..offset+perWorker-1 for each worker, computed independently here.
+    const expectedSum = offsets.reduce((acc, o) => acc + perWorker * o + (perWorker * (perWorker - 1)) / 2, 0);
+    expect(c.totalLatencyUs).toBe(expectedSum);
+    expect(c.minLatencyUs).toBe(1);
+    expect(c.maxLatencyUs).toBe(300_000 + perWorker);
+    expect(c.activeClients).toBe(0);
+    expect(metrics.histogram.totalCount).toBe(4 * perWorker);
+  });
+
+  it('summarises counts, success rate and percentiles', () => {
+    const metrics = new LoadTestMetrics();
+    for (let us = 1_000; us <= 100_000; us += 1_000) metrics.recordSuccess(us);
+    metrics.recordFailure(500);
+    const s = summarize(metrics);
+    expect(s.totalRequests).toBe(101);
+    expect(s.failedRequests).toBe(1);
+    expect(s.successRate).toBeCloseTo(100 / 101, 10);
+    expect(s.minLatencyUs).toBe(500);
+    expect(s.maxLatencyUs).toBe(100_000);
+    expect(s.avgLatencyUs).toBeCloseTo((5_050_000 + 500) / 101, 6);
+    // HdrHistogram keeps 3 significant digits: within 0.1%.
+    expect(s.p50LatencyUs).toBeGreaterThanOrEqual(49_900);
+    expect(s.p50LatencyUs).toBeLessThanOrEqual(50_100);
+    expect(s.p99LatencyUs).toBeGreaterThanOrEqual(98_900);
+  });
+
+  it('reports 0 for min and rates when nothing was recorded', () => {
+    const s = summarize(new LoadTestMetrics());
+    expect(s).toMatchObject({ totalRequests: 0, successRate: 0, minLatencyUs: 0, avgLatencyUs: 0, maxLatencyUs: 0 });
+  });
+
+  it('rejects bad latencies and foreign buffers with typed errors', () => {
+    const metrics = new LoadTestMetrics();
+    expect(() => metrics.recordSuccess(-1)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_METRIC' }));
+    expect(() => metrics.recordFailure(Number.NaN)).toThrow(/finite number/);
+    expect(() => LoadTestMetrics.attach(new SharedArrayBuffer(3))).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_METRIC' }),
+    );
+    expect(() => metrics.mergeHistogram('')).toThrow(/exportHistogram/);
+    expect(metrics.counts().totalRequests).toBe(0);
+  });
+
+  it('keeps successful + failed <= total in every snapshot read while another thread records', async () => {
+    const metrics = new LoadTestMetrics();
+    const done = runWorker(metrics.buffer, 200_000, 1);
+    let finished = false;
+    done.finally(() => {
+      finished = true;
+    });
+    let reads = 0;
+    while (!finished) {
+      const c = metrics.counts();
+      expect(c.successfulRequests + c.failedRequests).toBeLessThanOrEqual(c.totalRequests);
+      reads++;
+      if (reads % 1000 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await done;
+    expect(reads).toBeGreaterThan(0);
+  });
+});

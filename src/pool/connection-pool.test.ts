@@ -1,0 +1,165 @@
+import * as grpc from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TestServer, testServerRootCert } from '../server/test-server.js';
+import { ConnectionPool } from './connection-pool.js';
+import type { Connector } from './connector.js';
+import { GrpcStatusError } from './errors.js';
+
+const opened: Array<{ close(): Promise<void> }> = [];
+async function server(options: Parameters<typeof TestServer.start>[0] = {}): Promise<TestServer> {
+  const s = await TestServer.start(options);
+  opened.push(s);
+  return s;
+}
+function pool(): ConnectionPool {
+  const p = new ConnectionPool();
+  opened.unshift(p);
+  return p;
+}
+afterEach(async () => {
+  for (const r of opened.splice(0)) await r.close();
+});
+
+const call = (p: ConnectionPool, address: string, requestId: string, delayMs = 0) =>
+  p.withConnection(address, undefined, (c) => p.connector.call(c, { requestId, delayMs }, 10_000));
+
+describe('ConnectionPool over grpc-js (connections counted by the server)', () => {
+  it('creates exactly one connection under 200 concurrent gets of one key', async () => {
+    const s = await server();
+    const p = pool();
+    const connections = await Promise.all(Array.from({ length: 200 }, () => p.get(s.address)));
+    expect(new Set(connections.map((c) => c.id)).size).toBe(1);
+    await Promise.all(Array.from({ length: 200 }, (_, i) => call(p, s.address, `r${i}`)));
+    expect(s.ledger.snapshot()).toMatchObject({ acceptedConnections: 1, openConnections: 1, totalRequests: 200 });
+    expect(s.ledger.entries('r').every((e) => e.count === 1)).toBe(true);
+  });
+
+  it('lets calls in flight finish on remove, then the server sees the connection close', async () => {
+    const s = await server();
+    const p = pool();
+    const inFlight = Array.from({ length: 20 }, (_, i) => call(p, s.address, `d${i}`, 300));
+    await s.ledger.waitUntil((l) => l.totalRequests === 20, 5_000, 'all 20 requests arrived');
+    const removed = p.remove(s.address);
+    const results = await Promise.allSettled(inFlight);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(20);
+    expect(await removed).toBe(true);
+    await s.ledger.waitUntil((l) => l.openConnections === 0, 5_000, 'connection closed after drain');
+    expect(p.size).toBe(0);
+    // A later get makes a fresh connection.
+    await call(p, s.address, 'after');
+    expect(s.ledger.snapshot()).toMatchObject({ acceptedConnections: 2, openConnections: 1 });
+  });
+
+  it('leaves no connection open on the server after close(), and refuses every later use', async () => {
+    const a = await server();
+    const b = await server();
+    const p = pool();
+    await call(p, a.address, 'a');
+    await call(p, b.address, 'b');
+    const pending = call(p, a.address, 'slow', 200);
+    await p.close();
+    await expect(pending).resolves.toMatchObject({ requestId: 'slow' });
+    await a.ledger.waitUntil((l) => l.openConnections === 0, 5_000, 'a closed');
+    await b.ledger.waitUntil((l) => l.openConnections === 0, 5_000, 'b closed');
+    await expect(p.get(a.address)).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+    await expect(p.add(a.address)).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+    await expect(p.remove(a.address)).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+    await expect(p.close()).resolves.toBeUndefined();
+  });
+
+  it('gives keys that differ only in channel options separate connections', async () => {
+    const s = await server();
+    const p = pool();
+    await p.withConnection(s.address, { channelOptions: { 'grpc.primary_user_agent': 'a' } }, (c) =>
+      p.connector.call(c, { requestId: 'x' }, 5_000),
+    );
+    await p.withConnection(s.address, { channelOptions: { 'grpc.primary_user_agent': 'b' } }, (c) =>
+      p.connector.call(c, { requestId: 'y' }, 5_000),
+    );
+    expect(p.size).toBe(2);
+    expect(s.ledger.snapshot()).toMatchObject({ acceptedConnections: 2, openConnections: 2 });
+  });
+
+  it('gives keys that differ only in credentials separate connections (and equal credentials one)', async () => {
+    const s = await server({ tls: true });
+    const p = pool();
+    const ca = testServerRootCert();
+    const ssl1 = grpc.credentials.createSsl(ca);
+    const ssl2 = grpc.credentials.createSsl(ca);
+    const via = (credentials: grpc.ChannelCredentials, id: string) =>
+      p.withConnection(s.address, { credentials, channelOptions: { 'grpc.ssl_target_name_override': 'localhost' } }, (c) =>
+        p.connector.call(c, { requestId: id }, 5_000),
+      );
+    await via(ssl1, 'one');
+    await via(ssl1, 'one-again');
+    expect(s.ledger.snapshot()).toMatchObject({ acceptedConnections: 1, openConnections: 1 });
+    await via(ssl2, 'two');
+    expect(p.size).toBe(2);
+    expect(s.ledger.snapshot()).toMatchObject({ acceptedConnections: 2, openConnections: 2 });
+  });
+
+  it('reconnects after the server restarts on the same port, keeping gRPC status codes on failure', async () => {
+    const s = await server();
+    const p = pool();
+    const first = await call(p, s.address, 'before');
+    const port = s.port;
+    await s.kill();
+    const failure = await call(p, s.address, 'while-down').catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(GrpcStatusError);
+    expect((failure as GrpcStatusError).status).toBe(grpc.status.UNAVAILABLE);
+    await s.restart();
+    expect(s.port).toBe(port);
+    const after = await call(p, s.address, 'after');
+    expect(after.serverId).not.toBe(first.serverId);
+    expect(p.stats().created).toBe(1);
+    expect(s.ledger.snapshot()).toMatchObject({ acceptedConnections: 2, openConnections: 1 });
+  });
+});
+
+describe('ConnectionPool bookkeeping', () => {
+  const fakeConnector = (failConnect = false): Connector => {
+    let id = 0;
+    return {
+      connect: async (t) => {
+        if (failConnect) throw new Error('refused');
+        return { id: ++id, keyId: t.keyId, address: t.address };
+      },
+      close: async () => {},
+      call: async (_c, r) => ({ requestId: r.requestId, payload: new Uint8Array(), timesSeen: 1, serverId: 'fake' }),
+      health: async () => 'SERVING',
+    };
+  };
+
+  it('counts created, reused and closed consistently, and add is idempotent', async () => {
+    const p = new ConnectionPool({ connector: fakeConnector() });
+    await p.add('127.0.0.1:1');
+    await p.add('127.0.0.1:1');
+    await p.get('127.0.0.1:1');
+    await p.get('127.0.0.1:2');
+    expect(p.stats()).toMatchObject({ created: 2, reused: 1, closed: 0, liveKeys: 2, inFlight: 0, draining: 0 });
+    expect(await p.remove('127.0.0.1:1')).toBe(true);
+    expect(await p.remove('127.0.0.1:1')).toBe(false);
+    await p.close();
+    const s = p.stats();
+    expect(s).toMatchObject({ created: 2, closed: 2, liveKeys: 0 });
+    expect(s.reuseRate).toBeCloseTo(1 / 3, 10);
+  });
+
+  it('reports a failed connect as ConnectError and keeps nothing', async () => {
+    const p = new ConnectionPool({ connector: fakeConnector(true) });
+    await expect(p.get('127.0.0.1:1')).rejects.toMatchObject({ code: 'ERR_CONNECT', message: /refused/ });
+    expect(p.stats()).toMatchObject({ created: 0, connectFailures: 1, liveKeys: 0 });
+    await p.close();
+  });
+
+  it('validates its options and addresses with typed errors', async () => {
+    expect(() => new ConnectionPool({ connector: {} as Connector })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTIONS' }),
+    );
+    expect(() => new ConnectionPool({ name: '' })).toThrow(/non-empty/);
+    const p = new ConnectionPool({ connector: fakeConnector() });
+    await expect(p.get('nonsense')).rejects.toMatchObject({ code: 'ERR_INVALID_ADDRESS' });
+    await expect(p.add('127.0.0.1:99999')).rejects.toMatchObject({ code: 'ERR_INVALID_ADDRESS' });
+    await p.close();
+  });
+});

@@ -1,0 +1,274 @@
+import { Mutex } from 'async-mutex';
+import type { Connection, Connector } from './connector.js';
+import { ConnectError, InvalidOptionsError, PoolClosedError } from './errors.js';
+import { GrpcConnector } from './grpc-connector.js';
+import { CredentialsRegistry, type KeyOptions, makePoolKey, type PoolKey } from './pool-key.js';
+import { makePoolStats, type PoolStats } from './pool-stats.js';
+
+export interface ConnectionPoolOptions {
+  /** How connections are made; default `GrpcConnector` over @grpc/grpc-js. */
+  readonly connector?: Connector;
+  /** A name for messages and reports; default `pool`. */
+  readonly name?: string;
+}
+
+/** A connection held for one use; `release()` must be called exactly once when the use ends. */
+export interface Lease {
+  readonly connection: Connection;
+  release(): void;
+}
+
+type EntryState = 'live' | 'draining' | 'closed';
+
+interface Entry {
+  readonly key: PoolKey;
+  readonly connection: Connection;
+  state: EntryState;
+  inFlight: number;
+  /** Resolved when a draining entry's last lease is released. */
+  onIdle: (() => void) | undefined;
+  /** Set once draining starts; resolves when the connection is closed. */
+  closing: Promise<void> | undefined;
+}
+
+/**
+ * Connections keyed by address + credentials + channel options: one live connection per key.
+ *
+ * - `get`/`acquire` return the key's connection, creating it if absent; concurrent callers for one
+ *   key create exactly one (single-flight under a per-key async-mutex).
+ * - `remove` takes the key out at once (a later `get` creates a fresh connection), waits until the
+ *   calls in flight on the old connection finish, then closes it.
+ * - `close` does that for every key; afterwards every method rejects with `PoolClosedError`.
+ */
+export class ConnectionPool {
+  readonly name: string;
+  readonly #connector: Connector;
+  readonly #credentials = new CredentialsRegistry();
+  readonly #entries = new Map<string, Entry>();
+  readonly #locks = new Map<string, Mutex>();
+  readonly #draining = new Set<Entry>();
+  #created = 0;
+  #closed = 0;
+  #reused = 0;
+  #connectFailures = 0;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: ConnectionPoolOptions = {}) {
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidOptionsError('ConnectionPool options must be an object');
+    }
+    const { connector, name } = options;
+    if (connector !== undefined && (typeof connector.connect !== 'function' || typeof connector.close !== 'function')) {
+      throw new InvalidOptionsError('connector must implement connect, close, call and health');
+    }
+    if (name !== undefined && (typeof name !== 'string' || name === '')) {
+      throw new InvalidOptionsError('pool name must be a non-empty string');
+    }
+    this.#connector = connector ?? new GrpcConnector();
+    this.name = name ?? 'pool';
+  }
+
+  /** The connector this pool reaches the network through. */
+  get connector(): Connector {
+    return this.#connector;
+  }
+
+  /** Number of keys with a live connection. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get isClosed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** The live keys' ids, in creation order. */
+  keys(): string[] {
+    return [...this.#entries.keys()];
+  }
+
+  /** The key `address` + `options` resolves to (validates both). */
+  keyOf(address: string, options?: KeyOptions): PoolKey {
+    return makePoolKey(address, options, this.#credentials);
+  }
+
+  has(address: string, options?: KeyOptions): boolean {
+    return this.#entries.has(this.keyOf(address, options).id);
+  }
+
+  /** Returns the live connection for the key, creating it if absent. */
+  async get(address: string, options?: KeyOptions): Promise<Connection> {
+    const lease = await this.acquire(address, options);
+    lease.release();
+    return lease.connection;
+  }
+
+  /**
+   * Like `get`, but holds the connection until `release()`: a `remove` or `close` waits for every
+   * lease on the connection before closing it.
+   */
+  async acquire(address: string, options?: KeyOptions): Promise<Lease> {
+    this.#assertOpen('get a connection');
+    const key = this.keyOf(address, options);
+    for (;;) {
+      const existing = this.#entries.get(key.id);
+      if (existing) {
+        this.#reused += 1;
+        return this.#lease(existing);
+      }
+      const entry = await this.#lock(key.id).runExclusive(() => this.#createIfAbsent(key));
+      // The creator's own lease is taken in the same tick as the entry became visible, unless a
+      // remove or close got in between, in which case we go round again (or fail if closed).
+      if (entry.state === 'live') return this.#lease(entry);
+      this.#assertOpen('get a connection');
+    }
+  }
+
+  /** Runs `use` with the key's connection held, releasing it however `use` ends. */
+  async withConnection<T>(address: string, options: KeyOptions | undefined, use: (c: Connection) => Promise<T>): Promise<T> {
+    const lease = await this.acquire(address, options);
+    try {
+      return await use(lease.connection);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** Registers the key and starts connecting ahead of use. Idempotent: an existing key is left as it is. */
+  async add(address: string, options?: KeyOptions): Promise<void> {
+    this.#assertOpen('add an address');
+    const key = this.keyOf(address, options);
+    if (this.#entries.has(key.id)) return;
+    await this.#lock(key.id).runExclusive(() => this.#createIfAbsent(key));
+  }
+
+  /**
+   * Takes the key out of the pool, lets calls in flight on its connection finish, then closes it.
+   * Resolves `true` once closed, `false` if the key was not in the pool.
+   */
+  async remove(address: string, options?: KeyOptions): Promise<boolean> {
+    this.#assertOpen('remove an address');
+    const key = this.keyOf(address, options);
+    const entry = await this.#lock(key.id).runExclusive(() => {
+      const found = this.#entries.get(key.id);
+      if (found) this.#entries.delete(key.id);
+      return found;
+    });
+    if (!entry) return false;
+    await this.#drainAndClose(entry);
+    return true;
+  }
+
+  /** Drains and closes every connection. Later calls reject with `PoolClosedError`. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      // Wait for creations already under way so that nothing is created after close resolves.
+      await Promise.all([...this.#locks.values()].map((m) => m.waitForUnlock()));
+      const entries = [...this.#entries.values()];
+      this.#entries.clear();
+      await Promise.all([...entries, ...this.#draining].map((e) => this.#drainAndClose(e)));
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** A consistent snapshot of the counters. */
+  stats(): PoolStats {
+    let inFlight = 0;
+    for (const e of this.#entries.values()) inFlight += e.inFlight;
+    for (const e of this.#draining) inFlight += e.inFlight;
+    return makePoolStats({
+      created: this.#created,
+      closed: this.#closed,
+      reused: this.#reused,
+      inFlight,
+      liveKeys: this.#entries.size,
+      draining: this.#draining.size,
+      connectFailures: this.#connectFailures,
+    });
+  }
+
+  async #createIfAbsent(key: PoolKey): Promise<Entry> {
+    const existing = this.#entries.get(key.id);
+    if (existing) return existing;
+    this.#assertOpen('get a connection');
+    let connection: Connection;
+    try {
+      connection = await this.#connector.connect({
+        keyId: key.id,
+        address: key.address,
+        credentials: key.credentials,
+        channelOptions: key.channelOptions,
+      });
+    } catch (error) {
+      this.#connectFailures += 1;
+      throw new ConnectError(key.address, error);
+    }
+    const entry: Entry = { key, connection, state: 'live', inFlight: 0, onIdle: undefined, closing: undefined };
+    this.#created += 1;
+    if (this.#closing) {
+      // Closed while connecting: never expose the connection.
+      await this.#drainAndClose(entry);
+      throw new PoolClosedError('get a connection');
+    }
+    this.#entries.set(key.id, entry);
+    return entry;
+  }
+
+  #lease(entry: Entry): Lease {
+    entry.inFlight += 1;
+    let released = false;
+    return {
+      connection: entry.connection,
+      release: () => {
+        if (released) return;
+        released = true;
+        entry.inFlight -= 1;
+        if (entry.inFlight === 0) entry.onIdle?.();
+      },
+    };
+  }
+
+  #drainAndClose(entry: Entry): Promise<void> {
+    entry.closing ??= (async () => {
+      entry.state = 'draining';
+      this.#draining.add(entry);
+      await idleOf(entry);
+      try {
+        await this.#connector.close(entry.connection);
+      } finally {
+        entry.state = 'closed';
+        this.#draining.delete(entry);
+        this.#closed += 1;
+      }
+    })();
+    return entry.closing;
+  }
+
+  #lock(keyId: string): Mutex {
+    let mutex = this.#locks.get(keyId);
+    if (!mutex) {
+      mutex = new Mutex();
+      this.#locks.set(keyId, mutex);
+    }
+    return mutex;
+  }
+
+  #assertOpen(action: string): void {
+    if (this.#closing) throw new PoolClosedError(action);
+  }
+}
+
+function idleOf(entry: Entry): Promise<void> {
+  if (entry.inFlight === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const previous = entry.onIdle;
+    entry.onIdle = () => {
+      previous?.();
+      resolve();
+    };
+  });
+}

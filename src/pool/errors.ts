@@ -1,0 +1,76 @@
+/** Base class of every error the pool and its connector raise; `code` is stable and machine-readable. */
+export class PoolError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** The pool was closed; nothing can be got, added or removed any more. Make a new pool. */
+export class PoolClosedError extends PoolError {
+  constructor(action: string) {
+    super('ERR_POOL_CLOSED', `cannot ${action}: the connection pool is closed (create a new pool)`);
+  }
+}
+
+/** An address is not `host:port` with a port in 1..65535. */
+export class InvalidAddressError extends PoolError {
+  constructor(address: unknown, reason: string) {
+    super(
+      'ERR_INVALID_ADDRESS',
+      `invalid address ${JSON.stringify(address)}: ${reason} (expected host:port, e.g. 127.0.0.1:50051 or [::1]:50051)`,
+    );
+  }
+}
+
+/** Pool, key or call options are empty, of the wrong type, or out of range. */
+export class InvalidOptionsError extends PoolError {
+  constructor(message: string) {
+    super('ERR_INVALID_OPTIONS', message);
+  }
+}
+
+/** The connector could not create a connection for a key. */
+export class ConnectError extends PoolError {
+  constructor(address: string, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super('ERR_CONNECT', `could not connect to ${address}: ${why}`, { cause });
+  }
+}
+
+/**
+ * A call reached gRPC and ended with a non-OK status. `status` is the gRPC status code as
+ * received (for example 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED), never rewritten.
+ */
+export class GrpcStatusError extends PoolError {
+  readonly status: number;
+  readonly details: string;
+  constructor(status: number, details: string, method: string) {
+    super('ERR_GRPC_STATUS', `${method} failed with gRPC status ${status} (${STATUS_NAMES[status] ?? 'UNKNOWN'}): ${details}`);
+    this.status = status;
+    this.details = details;
+  }
+}
+
+/** gRPC status names by code, for messages. */
+export const STATUS_NAMES: Readonly<Record<number, string>> = {
+  0: 'OK',
+  1: 'CANCELLED',
+  2: 'UNKNOWN',
+  3: 'INVALID_ARGUMENT',
+  4: 'DEADLINE_EXCEEDED',
+  5: 'NOT_FOUND',
+  6: 'ALREADY_EXISTS',
+  7: 'PERMISSION_DENIED',
+  8: 'RESOURCE_EXHAUSTED',
+  9: 'FAILED_PRECONDITION',
+  10: 'ABORTED',
+  11: 'OUT_OF_RANGE',
+  12: 'UNIMPLEMENTED',
+  13: 'INTERNAL',
+  14: 'UNAVAILABLE',
+  15: 'DATA_LOSS',
+  16: 'UNAUTHENTICATED',
+};

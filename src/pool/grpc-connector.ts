@@ -1,0 +1,96 @@
+import * as grpc from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
+import { type LoadTestClient, loadTestProto } from '../proto/load-test-proto.js';
+import type { Connection, Connector, ConnectTarget, HealthStatus, UnaryReply, UnaryRequest } from './connector.js';
+import { GrpcStatusError } from './errors.js';
+
+/** A connection made by `GrpcConnector`: one grpc-js channel shared by the service and health stubs. */
+export interface GrpcConnection extends Connection {
+  readonly client: LoadTestClient;
+  readonly healthClient: HealthClient;
+}
+
+interface HealthClient extends grpc.Client {
+  Check(
+    request: { service: string },
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<{ status: HealthStatus }>,
+  ): grpc.ClientUnaryCall;
+}
+
+type HealthClientConstructor = new (
+  address: string,
+  creds: grpc.ChannelCredentials,
+  options?: grpc.ClientOptions,
+) => HealthClient;
+
+let HealthClientCtor: HealthClientConstructor | undefined;
+function healthClientCtor(): HealthClientConstructor {
+  HealthClientCtor ??= grpc.makeClientConstructor(healthService, 'grpc.health.v1.Health') as unknown as HealthClientConstructor;
+  return HealthClientCtor;
+}
+
+/**
+ * The production connector over @grpc/grpc-js.
+ *
+ * Every connection gets its own subchannel pool (`grpc.use_local_subchannel_pool`), so one pool
+ * entry is one HTTP/2 connection that the pool alone opens and closes. Without it, grpc-js's
+ * process-wide subchannel pool would let two entries with equal target, options and credentials
+ * share a connection, and a connection the pool closed could live on under another channel.
+ */
+export class GrpcConnector implements Connector<GrpcConnection> {
+  #nextId = 1;
+
+  async connect(target: ConnectTarget): Promise<GrpcConnection> {
+    const { Client } = loadTestProto();
+    const credentials = target.credentials ?? grpc.credentials.createInsecure();
+    const client = new Client(target.address, credentials, {
+      ...target.channelOptions,
+      'grpc.use_local_subchannel_pool': 1,
+    });
+    const healthClient = new (healthClientCtor())(target.address, credentials, { channelOverride: client.getChannel() });
+    // Start connecting now ("connect ahead of use"); calls wait for the connection if it is not ready yet.
+    client.getChannel().getConnectivityState(true);
+    return { id: this.#nextId++, keyId: target.keyId, address: target.address, client, healthClient };
+  }
+
+  async close(connection: GrpcConnection): Promise<void> {
+    // The health stub rides on the same channel: closing the channel once closes both.
+    connection.client.close();
+  }
+
+  call(connection: GrpcConnection, request: UnaryRequest, deadlineMs: number): Promise<UnaryReply> {
+    return new Promise((resolve, reject) => {
+      connection.client.Call(
+        {
+          requestId: request.requestId,
+          payload: request.payload ? Buffer.from(request.payload) : Buffer.alloc(0),
+          delayMs: request.delayMs ?? 0,
+          failCode: request.failCode ?? 0,
+        },
+        new grpc.Metadata(),
+        { deadline: Date.now() + deadlineMs },
+        (error, response) => {
+          if (error) reject(new GrpcStatusError(error.code, error.details, 'Call'));
+          else if (!response) reject(new GrpcStatusError(grpc.status.INTERNAL, 'empty response', 'Call'));
+          else resolve(response);
+        },
+      );
+    });
+  }
+
+  health(connection: GrpcConnection, service: string, deadlineMs: number): Promise<HealthStatus> {
+    return new Promise((resolve, reject) => {
+      connection.healthClient.Check(
+        { service },
+        new grpc.Metadata(),
+        { deadline: Date.now() + deadlineMs },
+        (error, response) => {
+          if (error) reject(new GrpcStatusError(error.code, error.details, 'Health.Check'));
+          else resolve(response?.status ?? 'UNKNOWN');
+        },
+      );
+    });
+  }
+}

@@ -1,0 +1,285 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
+import {
+  type CallRequestMessage,
+  type CallResponseMessage,
+  type LedgerRequestMessage,
+  type LedgerResponseMessage,
+  type LoadTestHandlers,
+  loadTestProto,
+} from '../proto/load-test-proto.js';
+import { InvalidServerOptionsError, ServerStateError } from './errors.js';
+import { Ledger } from './ledger.js';
+
+export type { ServingStatus } from 'grpc-health-check';
+
+/** Lifecycle of a test server. `closed` is final. */
+export type TestServerState = 'running' | 'stopped' | 'killed' | 'closed';
+
+export interface TestServerOptions {
+  /** Interface to listen on. Loopback only; default `127.0.0.1`. */
+  host?: '127.0.0.1' | '::1' | 'localhost';
+  /** Port to listen on; default 0, the OS picks a free one. */
+  port?: number;
+  /** Serve TLS with the loopback test certificate in proto/testdata (default: plaintext). */
+  tls?: boolean;
+  /** Health status of the overall server (service name ''); default `SERVING`. */
+  initialStatus?: ServingStatus;
+  /** Longest `delay_ms` a request may ask for; longer asks are refused with INVALID_ARGUMENT. Default 60 000. */
+  maxDelayMs?: number;
+}
+
+const TESTDATA = fileURLToPath(new URL('../../proto/testdata/', import.meta.url));
+/** The CA a client needs to trust a `tls: true` test server. */
+export function testServerRootCert(): Buffer {
+  return readFileSync(`${TESTDATA}server.crt`);
+}
+
+const MAX_STATUS_CODE = 16;
+
+/**
+ * A gRPC server for tests: the load-test service and grpc.health.v1 on one port, a ledger of
+ * what it served and of the transport connections it holds (counted on its own sockets), and a
+ * lifecycle a test can drive: graceful stop, kill (every connection dropped at once), restart on
+ * the same port. It owns the listening socket and hands each accepted socket to grpc-js through
+ * `Server.createConnectionInjector`, which is what lets it count connections itself.
+ */
+export class TestServer {
+  readonly ledger = new Ledger();
+  readonly host: string;
+  readonly tls: boolean;
+  readonly #health: HealthImplementation;
+  readonly #maxDelayMs: number;
+  readonly #sockets = new Set<net.Socket>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #port: number;
+  #state: TestServerState = 'stopped';
+  #grpcServer: grpc.Server | undefined;
+  #injector: grpc.ConnectionInjector | undefined;
+  #listener: net.Server | undefined;
+  #instanceId = '';
+  #generation = 0;
+
+  private constructor(options: TestServerOptions) {
+    this.host = options.host ?? '127.0.0.1';
+    this.#port = options.port ?? 0;
+    this.tls = options.tls ?? false;
+    this.#maxDelayMs = options.maxDelayMs ?? 60_000;
+    this.#health = new HealthImplementation({ '': options.initialStatus ?? 'SERVING' });
+  }
+
+  /** Starts a server (on a free port unless `port` is given) and resolves once it accepts connections. */
+  static async start(options: TestServerOptions = {}): Promise<TestServer> {
+    validateOptions(options);
+    const server = new TestServer(options);
+    await server.#listen();
+    return server;
+  }
+
+  /** `host:port` a client connects to (IPv6 hosts in brackets). */
+  get address(): string {
+    const host = this.host.includes(':') ? `[${this.host}]` : this.host;
+    return `${host}:${this.#port}`;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get state(): TestServerState {
+    return this.#state;
+  }
+
+  /** Changes with every (re)start: lets a test tell which incarnation answered. */
+  get instanceId(): string {
+    return this.#instanceId;
+  }
+
+  /** Sets the health status reported for `service` ('' is the whole server). */
+  setServingStatus(status: ServingStatus, service = ''): void {
+    this.#health.setStatus(service, status);
+  }
+
+  /** Stops accepting, lets calls in flight finish (up to `graceMs`), then closes every connection. */
+  async stop(graceMs = 2_000): Promise<void> {
+    this.#requireState('stop', ['running']);
+    this.#state = 'stopped';
+    const closed = this.#closeListener();
+    this.#injector?.drain(graceMs);
+    await this.ledger.waitUntil((s) => s.openConnections === 0, graceMs + 5_000, 'no open connections after stop');
+    await closed;
+    this.#teardownGrpc();
+  }
+
+  /** Drops every connection at once (calls in flight fail on the client) and stops listening. */
+  async kill(): Promise<void> {
+    this.#requireState('kill', ['running']);
+    this.#state = 'killed';
+    const closed = this.#closeListener();
+    for (const socket of this.#sockets) socket.destroy();
+    this.#clearTimers();
+    await this.ledger.waitUntil((s) => s.openConnections === 0, 5_000, 'no open connections after kill');
+    await closed;
+    this.#teardownGrpc();
+  }
+
+  /** Listens again on the same port after `stop` or `kill`. The ledger carries over. */
+  async restart(): Promise<void> {
+    this.#requireState('restart', ['stopped', 'killed']);
+    await this.#listen();
+  }
+
+  /** Stops for good (killing whatever is still connected). Safe to call in any state, twice. */
+  async close(): Promise<void> {
+    if (this.#state === 'running') await this.kill();
+    this.#state = 'closed';
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #requireState(action: string, allowed: TestServerState[]): void {
+    if (!allowed.includes(this.#state)) {
+      throw new ServerStateError(
+        `cannot ${action} the test server at ${this.address}: it is ${this.#state} (allowed when ${allowed.join(' or ')})`,
+      );
+    }
+  }
+
+  async #listen(): Promise<void> {
+    const grpcServer = new grpc.Server();
+    grpcServer.addService(loadTestProto().service, this.#handlers());
+    this.#health.addToServer(grpcServer);
+    const credentials = this.tls
+      ? grpc.ServerCredentials.createSsl(null, [
+          { cert_chain: readFileSync(`${TESTDATA}server.crt`), private_key: readFileSync(`${TESTDATA}server.key`) },
+        ])
+      : grpc.ServerCredentials.createInsecure();
+    const injector = grpcServer.createConnectionInjector(credentials);
+    const listener = net.createServer((socket) => {
+      this.#sockets.add(socket);
+      this.ledger.connectionOpened();
+      socket.once('close', () => {
+        this.#sockets.delete(socket);
+        this.ledger.connectionClosed();
+      });
+      injector.injectConnection(socket);
+    });
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen({ host: this.host, port: this.#port, exclusive: true }, () => {
+        listener.off('error', reject);
+        resolve();
+      });
+    }).catch((error: NodeJS.ErrnoException) => {
+      injector.destroy();
+      grpcServer.forceShutdown();
+      throw new ServerStateError(`cannot listen on ${this.host}:${this.#port}: ${error.code ?? error.message}`);
+    });
+    this.#port = (listener.address() as net.AddressInfo).port;
+    this.#grpcServer = grpcServer;
+    this.#injector = injector;
+    this.#listener = listener;
+    this.#generation += 1;
+    this.#instanceId = `${randomUUID().slice(0, 8)}-${this.#generation}`;
+    this.#state = 'running';
+  }
+
+  #closeListener(): Promise<void> {
+    const listener = this.#listener;
+    this.#listener = undefined;
+    if (!listener) return Promise.resolve();
+    return new Promise((resolve) => listener.close(() => resolve()));
+  }
+
+  #teardownGrpc(): void {
+    this.#clearTimers();
+    this.#injector?.destroy();
+    this.#grpcServer?.forceShutdown();
+    this.#injector = undefined;
+    this.#grpcServer = undefined;
+  }
+
+  #clearTimers(): void {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+  }
+
+  #handlers(): LoadTestHandlers {
+    return {
+      Call: (call: grpc.ServerUnaryCall<CallRequestMessage, CallResponseMessage>, callback) => {
+        const req = call.request;
+        const timesSeen = this.ledger.recordRequest(req.requestId);
+        if (req.failCode > MAX_STATUS_CODE) {
+          callback({
+            code: grpc.status.INVALID_ARGUMENT,
+            details: `fail_code ${req.failCode} is not a gRPC status code (use 1..${MAX_STATUS_CODE}, or 0 for none)`,
+          });
+          return;
+        }
+        if (req.delayMs > this.#maxDelayMs) {
+          callback({
+            code: grpc.status.INVALID_ARGUMENT,
+            details: `delay_ms ${req.delayMs} exceeds this server's limit of ${this.#maxDelayMs} ms`,
+          });
+          return;
+        }
+        const answer = (): void => {
+          if (req.failCode !== 0) {
+            callback({ code: req.failCode, details: `failed on request (fail_code ${req.failCode})` });
+          } else {
+            callback(null, {
+              requestId: req.requestId,
+              payload: req.payload,
+              timesSeen,
+              serverId: this.#instanceId,
+            });
+          }
+        };
+        if (req.delayMs === 0) {
+          answer();
+          return;
+        }
+        const timer = setTimeout(() => {
+          this.#timers.delete(timer);
+          answer();
+        }, req.delayMs);
+        this.#timers.add(timer);
+        call.once('cancelled', () => {
+          clearTimeout(timer);
+          this.#timers.delete(timer);
+        });
+      },
+      GetLedger: (call: grpc.ServerUnaryCall<LedgerRequestMessage, LedgerResponseMessage>, callback) => {
+        const s = this.ledger.snapshot();
+        callback(null, {
+          entries: this.ledger.entries(call.request.idPrefix),
+          acceptedConnections: s.acceptedConnections,
+          openConnections: s.openConnections,
+          totalRequests: s.totalRequests,
+        });
+      },
+    };
+  }
+}
+
+function validateOptions(options: TestServerOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidServerOptionsError('TestServer options must be an object');
+  }
+  const { port, host, maxDelayMs } = options;
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) {
+    throw new InvalidServerOptionsError(`port must be an integer in 0..65535 (0 lets the OS pick); got ${String(port)}`);
+  }
+  if (host !== undefined && !['127.0.0.1', '::1', 'localhost'].includes(host)) {
+    throw new InvalidServerOptionsError(`host must be a loopback address (127.0.0.1, ::1 or localhost); got ${host}`);
+  }
+  if (maxDelayMs !== undefined && (!Number.isFinite(maxDelayMs) || maxDelayMs < 0)) {
+    throw new InvalidServerOptionsError(`maxDelayMs must be a non-negative number; got ${String(maxDelayMs)}`);
+  }
+}
