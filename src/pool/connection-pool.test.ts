@@ -29,6 +29,8 @@ describe('ConnectionPool over grpc-js (connections counted by the server)', () =
     const p = pool();
     const connections = await Promise.all(Array.from({ length: 200 }, () => p.get(s.address)));
     expect(new Set(connections.map((c) => c.id)).size).toBe(1);
+    // Found by the model property: gets that waited on the creation lock were counted as neither.
+    expect(p.stats()).toMatchObject({ created: 1, reused: 199 });
     await Promise.all(Array.from({ length: 200 }, (_, i) => call(p, s.address, `r${i}`)));
     expect(s.ledger.snapshot()).toMatchObject({ acceptedConnections: 1, openConnections: 1, totalRequests: 200 });
     expect(s.ledger.entries('r').every((e) => e.count === 1)).toBe(true);
@@ -48,6 +50,19 @@ describe('ConnectionPool over grpc-js (connections counted by the server)', () =
     // A later get makes a fresh connection.
     await call(p, s.address, 'after');
     expect(s.ledger.snapshot()).toMatchObject({ acceptedConnections: 2, openConnections: 1 });
+  });
+
+  it('closes the connection of a key removed while it was still connecting (found by the live property)', async () => {
+    const s = await server();
+    const p = pool();
+    await p.add(s.address);
+    await p.remove(s.address);
+    // add() starts connecting, so the server accepts a connection; once removed, it must close.
+    await s.ledger.waitUntil((l) => l.acceptedConnections === 1, 3_000, 'the connection add() started');
+    await s.ledger.waitUntil((l) => l.openConnections === 0, 3_000, 'no connection left open');
+    await p.add(s.address);
+    await p.close();
+    await s.ledger.waitUntil((l) => l.openConnections === 0, 3_000, 'no connection left open after close');
   });
 
   it('leaves no connection open on the server after close(), and refuses every later use', async () => {

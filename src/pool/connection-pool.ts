@@ -18,9 +18,10 @@ export interface Lease {
   release(): void;
 }
 
-type EntryState = 'live' | 'draining' | 'closed';
+export type EntryState = 'live' | 'draining' | 'closed';
 
-interface Entry {
+/** One key's connection and its leases. */
+export interface Entry {
   readonly key: PoolKey;
   readonly connection: Connection;
   state: EntryState;
@@ -44,13 +45,15 @@ export class ConnectionPool {
   readonly name: string;
   readonly #connector: Connector;
   readonly #credentials = new CredentialsRegistry();
-  readonly #entries = new Map<string, Entry>();
-  readonly #locks = new Map<string, Mutex>();
-  readonly #draining = new Set<Entry>();
-  #created = 0;
-  #closed = 0;
-  #reused = 0;
-  #connectFailures = 0;
+  // Protected, not private: the test-side catalogue of broken variants subclasses the pool and
+  // changes one step at a time, so each variant differs from the real pool by one realistic bug.
+  protected readonly entries = new Map<string, Entry>();
+  protected readonly locks = new Map<string, Mutex>();
+  protected readonly draining = new Set<Entry>();
+  protected created = 0;
+  protected closed = 0;
+  protected reused = 0;
+  protected connectFailures = 0;
   #closing: Promise<void> | undefined;
 
   constructor(options: ConnectionPoolOptions = {}) {
@@ -75,7 +78,7 @@ export class ConnectionPool {
 
   /** Number of keys with a live connection. */
   get size(): number {
-    return this.#entries.size;
+    return this.entries.size;
   }
 
   get isClosed(): boolean {
@@ -84,7 +87,7 @@ export class ConnectionPool {
 
   /** The live keys' ids, in creation order. */
   keys(): string[] {
-    return [...this.#entries.keys()];
+    return [...this.entries.keys()];
   }
 
   /** The key `address` + `options` resolves to (validates both). */
@@ -93,7 +96,7 @@ export class ConnectionPool {
   }
 
   has(address: string, options?: KeyOptions): boolean {
-    return this.#entries.has(this.keyOf(address, options).id);
+    return this.entries.has(this.keyOf(address, options).id);
   }
 
   /** Returns the live connection for the key, creating it if absent. */
@@ -108,19 +111,23 @@ export class ConnectionPool {
    * lease on the connection before closing it.
    */
   async acquire(address: string, options?: KeyOptions): Promise<Lease> {
-    this.#assertOpen('get a connection');
+    this.assertOpen('get a connection');
     const key = this.keyOf(address, options);
     for (;;) {
-      const existing = this.#entries.get(key.id);
+      const existing = this.entries.get(key.id);
       if (existing) {
-        this.#reused += 1;
-        return this.#lease(existing);
+        this.reused += 1;
+        return this.lease(existing);
       }
-      const entry = await this.#lock(key.id).runExclusive(() => this.#createIfAbsent(key));
+      const { entry, created } = await this.lock(key.id).runExclusive(() => this.createIfAbsent(key));
       // The creator's own lease is taken in the same tick as the entry became visible, unless a
       // remove or close got in between, in which case we go round again (or fail if closed).
-      if (entry.state === 'live') return this.#lease(entry);
-      this.#assertOpen('get a connection');
+      if (entry.state === 'live') {
+        // A get that waited on the lock for another's creation got an existing connection.
+        if (!created) this.reused += 1;
+        return this.lease(entry);
+      }
+      this.assertOpen('get a connection');
     }
   }
 
@@ -136,10 +143,10 @@ export class ConnectionPool {
 
   /** Registers the key and starts connecting ahead of use. Idempotent: an existing key is left as it is. */
   async add(address: string, options?: KeyOptions): Promise<void> {
-    this.#assertOpen('add an address');
+    this.assertOpen('add an address');
     const key = this.keyOf(address, options);
-    if (this.#entries.has(key.id)) return;
-    await this.#lock(key.id).runExclusive(() => this.#createIfAbsent(key));
+    if (this.entries.has(key.id)) return;
+    await this.lock(key.id).runExclusive(() => this.createIfAbsent(key));
   }
 
   /**
@@ -147,15 +154,15 @@ export class ConnectionPool {
    * Resolves `true` once closed, `false` if the key was not in the pool.
    */
   async remove(address: string, options?: KeyOptions): Promise<boolean> {
-    this.#assertOpen('remove an address');
+    this.assertOpen('remove an address');
     const key = this.keyOf(address, options);
-    const entry = await this.#lock(key.id).runExclusive(() => {
-      const found = this.#entries.get(key.id);
-      if (found) this.#entries.delete(key.id);
+    const entry = await this.lock(key.id).runExclusive(() => {
+      const found = this.entries.get(key.id);
+      if (found) this.entries.delete(key.id);
       return found;
     });
     if (!entry) return false;
-    await this.#drainAndClose(entry);
+    await this.drainAndClose(entry);
     return true;
   }
 
@@ -163,10 +170,10 @@ export class ConnectionPool {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       // Wait for creations already under way so that nothing is created after close resolves.
-      await Promise.all([...this.#locks.values()].map((m) => m.waitForUnlock()));
-      const entries = [...this.#entries.values()];
-      this.#entries.clear();
-      await Promise.all([...entries, ...this.#draining].map((e) => this.#drainAndClose(e)));
+      await Promise.all([...this.locks.values()].map((m) => m.waitForUnlock()));
+      const entries = [...this.entries.values()];
+      this.entries.clear();
+      await Promise.all([...entries, ...this.draining].map((e) => this.drainAndClose(e)));
     })();
     return this.#closing;
   }
@@ -178,23 +185,24 @@ export class ConnectionPool {
   /** A consistent snapshot of the counters. */
   stats(): PoolStats {
     let inFlight = 0;
-    for (const e of this.#entries.values()) inFlight += e.inFlight;
-    for (const e of this.#draining) inFlight += e.inFlight;
+    for (const e of this.entries.values()) inFlight += e.inFlight;
+    for (const e of this.draining) inFlight += e.inFlight;
     return makePoolStats({
-      created: this.#created,
-      closed: this.#closed,
-      reused: this.#reused,
+      created: this.created,
+      closed: this.closed,
+      reused: this.reused,
       inFlight,
-      liveKeys: this.#entries.size,
-      draining: this.#draining.size,
-      connectFailures: this.#connectFailures,
+      liveKeys: this.entries.size,
+      draining: this.draining.size,
+      connectFailures: this.connectFailures,
     });
   }
 
-  async #createIfAbsent(key: PoolKey): Promise<Entry> {
-    const existing = this.#entries.get(key.id);
-    if (existing) return existing;
-    this.#assertOpen('get a connection');
+  /** Under the key's lock: the key's entry, made now (`created`) or found. */
+  protected async createIfAbsent(key: PoolKey): Promise<{ entry: Entry; created: boolean }> {
+    const existing = this.entries.get(key.id);
+    if (existing) return { entry: existing, created: false };
+    this.assertOpen('get a connection');
     let connection: Connection;
     try {
       connection = await this.#connector.connect({
@@ -204,21 +212,21 @@ export class ConnectionPool {
         channelOptions: key.channelOptions,
       });
     } catch (error) {
-      this.#connectFailures += 1;
+      this.connectFailures += 1;
       throw new ConnectError(key.address, error);
     }
     const entry: Entry = { key, connection, state: 'live', inFlight: 0, onIdle: undefined, closing: undefined };
-    this.#created += 1;
+    this.created += 1;
     if (this.#closing) {
       // Closed while connecting: never expose the connection.
-      await this.#drainAndClose(entry);
+      await this.drainAndClose(entry);
       throw new PoolClosedError('get a connection');
     }
-    this.#entries.set(key.id, entry);
-    return entry;
+    this.entries.set(key.id, entry);
+    return { entry, created: true };
   }
 
-  #lease(entry: Entry): Lease {
+  protected lease(entry: Entry): Lease {
     entry.inFlight += 1;
     let released = false;
     return {
@@ -232,43 +240,48 @@ export class ConnectionPool {
     };
   }
 
-  #drainAndClose(entry: Entry): Promise<void> {
+  protected drainAndClose(entry: Entry): Promise<void> {
     entry.closing ??= (async () => {
       entry.state = 'draining';
-      this.#draining.add(entry);
-      await idleOf(entry);
+      this.draining.add(entry);
+      await this.waitForIdle(entry);
       try {
-        await this.#connector.close(entry.connection);
+        await this.closeConnection(entry);
       } finally {
         entry.state = 'closed';
-        this.#draining.delete(entry);
-        this.#closed += 1;
+        this.draining.delete(entry);
+        this.closed += 1;
       }
     })();
     return entry.closing;
   }
 
-  #lock(keyId: string): Mutex {
-    let mutex = this.#locks.get(keyId);
+  /** Resolves once no lease holds the entry's connection. */
+  protected waitForIdle(entry: Entry): Promise<void> {
+    if (entry.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const previous = entry.onIdle;
+      entry.onIdle = () => {
+        previous?.();
+        resolve();
+      };
+    });
+  }
+
+  protected closeConnection(entry: Entry): Promise<void> {
+    return this.#connector.close(entry.connection);
+  }
+
+  protected lock(keyId: string): Mutex {
+    let mutex = this.locks.get(keyId);
     if (!mutex) {
       mutex = new Mutex();
-      this.#locks.set(keyId, mutex);
+      this.locks.set(keyId, mutex);
     }
     return mutex;
   }
 
-  #assertOpen(action: string): void {
+  protected assertOpen(action: string): void {
     if (this.#closing) throw new PoolClosedError(action);
   }
-}
-
-function idleOf(entry: Entry): Promise<void> {
-  if (entry.inFlight === 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const previous = entry.onIdle;
-    entry.onIdle = () => {
-      previous?.();
-      resolve();
-    };
-  });
 }

@@ -25,6 +25,9 @@ type HealthClientConstructor = new (
   options?: grpc.ClientOptions,
 ) => HealthClient;
 
+/** Longest a close waits for a connection attempt in progress to finish. */
+const CLOSE_CONNECT_WAIT_MS = 5_000;
+
 let HealthClientCtor: HealthClientConstructor | undefined;
 function healthClientCtor(): HealthClientConstructor {
   HealthClientCtor ??= grpc.makeClientConstructor(healthService, 'grpc.health.v1.Health') as unknown as HealthClientConstructor;
@@ -56,6 +59,13 @@ export class GrpcConnector implements Connector<GrpcConnection> {
   }
 
   async close(connection: GrpcConnection): Promise<void> {
+    // grpc-js leaves the transport of a channel closed mid-connect open (the server keeps seeing
+    // the socket). Wait, bounded, until the attempt ends one way or the other, then close.
+    const channel = connection.client.getChannel();
+    const deadline = Date.now() + CLOSE_CONNECT_WAIT_MS;
+    while (channel.getConnectivityState(false) === grpc.connectivityState.CONNECTING && Date.now() < deadline) {
+      await new Promise<void>((resolve) => channel.watchConnectivityState(grpc.connectivityState.CONNECTING, deadline, () => resolve()));
+    }
     // The health stub rides on the same channel: closing the channel once closes both.
     connection.client.close();
   }

@@ -1,0 +1,34 @@
+import type { Scheduler } from 'fast-check';
+import type { History } from '../src/harness/history.js';
+import type { Connector } from '../src/pool/connector.js';
+
+/**
+ * The servers a property runs against, seen from the server side. Three kinds: live (real test
+ * servers on loopback), simulated (an in-memory network) and target (servers already running
+ * elsewhere that implement proto/loadtest.proto; they cannot be controlled).
+ */
+export interface Backend {
+  readonly layer: 'live' | 'simulated';
+  readonly addresses: readonly string[];
+  /** Whether stop/kill/restart/setServing are available. */
+  readonly controllable: boolean;
+  /** The connector the pool under test uses, with every promise it returns handed to `scheduler`. */
+  connector(scheduler: Scheduler, history: History): Connector;
+  /**
+   * Waits (event-driven, up to `timeoutMs`) until address `i` holds at most `atMost` open transport
+   * connections as its server counts them, and returns the count at that point.
+   */
+  settleOpenConnections(i: number, atMost: number, timeoutMs: number): Promise<number>;
+  /** How many times the server at `i` received `requestId`. */
+  timesSeen(i: number, requestId: string): Promise<number>;
+  stop(i: number): Promise<void>;
+  kill(i: number): Promise<void>;
+  restart(i: number): Promise<void>;
+  setServing(i: number, status: 'SERVING' | 'NOT_SERVING'): void;
+  dispose(): Promise<void>;
+}
+
+/** A tolerance beyond a call's deadline within which it must have settled (a loaded 2-core machine). */
+export const SETTLE_TOLERANCE_MS = 2_000;
+/** Deadline of every call the properties make. */
+export const CALL_DEADLINE_MS = 3_000;

@@ -1,0 +1,290 @@
+import fc from 'fast-check';
+import type { Outcome } from '../models/outcome.js';
+import * as model from '../models/pool-model.js';
+import type { PoolModel } from '../models/pool-model.js';
+import { CALL_DEADLINE_MS, SETTLE_TOLERANCE_MS } from './backend.js';
+import { checkInvariants, checkStatsAgainstModel, checkStatsCoherent } from './invariants.js';
+import { expectOneOf, ModelDisagreement, type Observed, outcomeOfError } from './outcomes.js';
+import type { WaveRequestResult, World } from './world.js';
+
+type Cmd = fc.AsyncCommand<PoolModel, World>;
+
+/** Status codes the generated requests ask servers to fail with (never 14, which the transport uses). */
+const FAIL_CODES = [5, 8, 10, 13] as const;
+
+abstract class Base implements Cmd {
+  check(_m: Readonly<PoolModel>): boolean {
+    return true;
+  }
+  async run(m: PoolModel, w: World): Promise<void> {
+    await this.act(m, w);
+    await checkInvariants(m, w);
+  }
+  protected abstract act(m: PoolModel, w: World): Promise<void>;
+  abstract toString(): string;
+}
+
+export class AddCommand extends Base {
+  constructor(readonly i: number) {
+    super();
+  }
+  protected async act(m: PoolModel, w: World): Promise<void> {
+    const expected = model.add(m, this.i);
+    const r = await w.settle(w.pool.add(w.address(this.i)));
+    expectOneOf(this.toString(), r.ok ? 'ok' : r.outcome, [expected]);
+  }
+  toString(): string {
+    return `add(${this.i})`;
+  }
+}
+
+export class RemoveCommand extends Base {
+  constructor(readonly i: number) {
+    super();
+  }
+  protected async act(m: PoolModel, w: World): Promise<void> {
+    const expected = model.remove(m, this.i);
+    const r = await w.settle(w.pool.remove(w.address(this.i)));
+    const observed: Observed | string = r.ok ? String(r.value) : r.outcome;
+    expectOneOf(this.toString(), observed as Observed, expected === 'maybe' ? ['true', 'false'] : [String(expected)]);
+  }
+  toString(): string {
+    return `remove(${this.i})`;
+  }
+}
+
+export class CallCommand extends Base {
+  constructor(
+    readonly i: number,
+    readonly failCode: number,
+  ) {
+    super();
+  }
+  protected async act(m: PoolModel, w: World): Promise<void> {
+    const allowed = model.allowedCallOutcomes(m, this.i, this.failCode);
+    const requestId = w.requestId();
+    const started = performance.now();
+    const r = await w.settle(w.client(this.i).call({ requestId, failCode: this.failCode }));
+    const observed = r.ok ? 'ok' : r.outcome;
+    expectOneOf(`${this} [${requestId}]`, observed, allowed);
+    await checkServedOnce(w, this.i, requestId, observed);
+    checkLatency(w, `${this}`, performance.now() - started);
+    model.requestSettled(m, this.i, observed as Outcome);
+  }
+  toString(): string {
+    return this.failCode === 0 ? `call(${this.i})` : `call(${this.i}, fail=${this.failCode})`;
+  }
+}
+
+export class HealthCommand extends Base {
+  constructor(readonly i: number) {
+    super();
+  }
+  protected async act(m: PoolModel, w: World): Promise<void> {
+    const allowed = model.allowedHealthOutcomes(m, this.i);
+    const r = await w.settle(w.client(this.i).health());
+    const observed = r.ok ? r.value : r.outcome;
+    expectOneOf(this.toString(), observed as Observed, allowed);
+    model.requestSettled(m, this.i, observed as Outcome);
+  }
+  toString(): string {
+    return `health(${this.i})`;
+  }
+}
+
+export class SetServingCommand extends Base {
+  constructor(
+    readonly i: number,
+    readonly status: 'SERVING' | 'NOT_SERVING',
+  ) {
+    super();
+  }
+  protected async act(m: PoolModel, w: World): Promise<void> {
+    w.backend.setServing(this.i, this.status);
+    model.setServing(m, this.i, this.status);
+  }
+  toString(): string {
+    return `setServing(${this.i}, ${this.status})`;
+  }
+}
+
+export class StatsCommand extends Base {
+  constructor(readonly i: number) {
+    super();
+  }
+  protected async act(m: PoolModel, w: World): Promise<void> {
+    if (m.poolClosed) return;
+    const s = w.client(this.i).stats();
+    if (s.succeeded + s.failed > s.calls) {
+      throw new ModelDisagreement(`client stats: succeeded ${s.succeeded} + failed ${s.failed} > calls ${s.calls}`);
+    }
+    checkStatsCoherent(s.pool, w.lastStats);
+    checkStatsAgainstModel(s.pool, m);
+    w.lastStats = s.pool;
+  }
+  toString(): string {
+    return `stats(${this.i})`;
+  }
+}
+
+export class ServerCommand extends Base {
+  constructor(
+    readonly i: number,
+    readonly action: 'stop' | 'kill' | 'restart',
+  ) {
+    super();
+  }
+  override check(m: Readonly<PoolModel>): boolean {
+    const phase = m.addresses[this.i]?.phase;
+    return this.action === 'restart' ? phase !== 'up' : phase === 'up';
+  }
+  protected async act(m: PoolModel, w: World): Promise<void> {
+    if (this.action === 'restart') {
+      await w.backend.restart(this.i);
+      model.serverRestarted(m, this.i);
+    } else {
+      // A graceful stop waits for calls in flight, whose results the scheduler holds: let it release them.
+      await w.scheduler.waitFor(w.backend[this.action](this.i));
+      model.serverDown(m, this.i, this.action === 'stop' ? 'stopped' : 'killed');
+    }
+  }
+  toString(): string {
+    return `${this.action}Server(${this.i})`;
+  }
+}
+
+export class ClosePoolCommand extends Base {
+  protected async act(m: PoolModel, w: World): Promise<void> {
+    const r = await w.settle(w.pool.close());
+    if (!r.ok) throw new ModelDisagreement(`closePool() failed: ${r.outcome}`);
+    model.closePool(m);
+  }
+  toString(): string {
+    return 'closePool()';
+  }
+}
+
+/** N clients x M sequential requests over some addresses, left running while later commands act. */
+export class WaveCommand extends Base {
+  constructor(
+    readonly addresses: readonly number[],
+    readonly clients: number,
+    readonly perClient: number,
+    readonly delayMs: number,
+    readonly failCode: number,
+  ) {
+    super();
+  }
+  protected async act(m: PoolModel, w: World): Promise<void> {
+    const wave = model.waveStarted(m, this.addresses, this.clients * this.perClient);
+    const runClient = async (c: number): Promise<WaveRequestResult[]> => {
+      const out: WaveRequestResult[] = [];
+      for (let k = 0; k < this.perClient; k++) {
+        const address = this.addresses[(c + k) % this.addresses.length] ?? 0;
+        // The last request of client 0 asks for a failure, when the wave has a failCode.
+        const failCode = c === 0 && k === this.perClient - 1 ? this.failCode : 0;
+        const requestId = w.requestId();
+        const started = performance.now();
+        const outcome = await w.client(address).call({ requestId, delayMs: this.delayMs, failCode }).then(
+          () => 'ok' as Observed,
+          outcomeOfError,
+        );
+        out.push({ requestId, address, failCode, outcome, elapsedMs: performance.now() - started });
+      }
+      return out;
+    };
+    const all = Promise.all(Array.from({ length: this.clients }, (_, c) => runClient(c))).then((r) => r.flat());
+    w.waves.set(wave.id, all);
+  }
+  toString(): string {
+    const fail = this.failCode ? `, fail=${this.failCode}` : '';
+    return `wave([${this.addresses.join(',')}], ${this.clients}x${this.perClient}, delay=${this.delayMs}ms${fail})`;
+  }
+}
+
+/** Waits for every running wave and checks each of its requests against the model. */
+export class AwaitWavesCommand extends Base {
+  protected async act(m: PoolModel, w: World): Promise<void> {
+    await settleWaves(m, w);
+  }
+  toString(): string {
+    return 'awaitWaves()';
+  }
+}
+
+export async function settleWaves(m: PoolModel, w: World): Promise<void> {
+  const ids = [...w.waves.keys()];
+  const results = await w.scheduler.waitFor(Promise.all(ids.map((id) => w.waves.get(id) ?? Promise.resolve([]))));
+  for (const [k, id] of ids.entries()) {
+    const wave = m.waves.get(id);
+    const requests = results[k] ?? [];
+    w.waves.delete(id);
+    if (!wave) throw new ModelDisagreement(`wave ${id} is unknown to the model`);
+    if (requests.length !== wave.requests) {
+      throw new ModelDisagreement(`wave ${id}: ${requests.length} of ${wave.requests} requests settled (lost requests)`);
+    }
+    for (const r of requests) {
+      expectOneOf(`wave ${id} request ${r.requestId} to ${r.address}`, r.outcome, model.allowedWaveOutcomes(wave, r.address, r.failCode));
+      await checkServedOnce(w, r.address, r.requestId, r.outcome);
+      checkLatency(w, `wave ${id} request ${r.requestId}`, r.elapsedMs);
+    }
+    model.waveSettled(m, id, requests.filter((r) => r.outcome !== 'pool-closed').length);
+  }
+}
+
+async function checkServedOnce(w: World, i: number, requestId: string, observed: Observed): Promise<void> {
+  const seen = await w.backend.timesSeen(i, requestId);
+  if (observed === 'ok' && seen !== 1) {
+    throw new ModelDisagreement(`request ${requestId} succeeded but server ${i} saw it ${seen} times (expected exactly 1)`);
+  }
+  if (seen > 1) throw new ModelDisagreement(`request ${requestId} reached server ${i} ${seen} times`);
+}
+
+function checkLatency(w: World, what: string, elapsedMs: number): void {
+  // The simulated layer has no clock worth judging; live calls must settle within deadline + tolerance.
+  if (w.backend.layer !== 'live') return;
+  const bound = CALL_DEADLINE_MS + SETTLE_TOLERANCE_MS;
+  if (elapsedMs > bound) throw new ModelDisagreement(`${what} settled after ${elapsedMs.toFixed(0)} ms, bound ${bound} ms`);
+}
+
+export interface CommandConstraints {
+  readonly addresses: number;
+  /** Whether the servers can be stopped, killed, restarted and have their health set. */
+  readonly controllable: boolean;
+}
+
+/** Every command the properties generate, with their arguments' arbitraries. */
+export function commandArbitraries({ addresses, controllable }: CommandConstraints): fc.Arbitrary<Cmd>[] {
+  const addr = fc.integer({ min: 0, max: addresses - 1 });
+  const wave = fc
+    .record({
+      addrs: fc.uniqueArray(addr, { minLength: 1, maxLength: addresses }),
+      clients: fc.integer({ min: 1, max: 8 }),
+      perClient: fc.integer({ min: 1, max: 4 }),
+      delayMs: fc.constantFrom(0, 5, 20),
+      failCode: fc.constantFrom(0, 0, ...FAIL_CODES),
+    })
+    .map((r) => new WaveCommand(r.addrs, r.clients, r.perClient, r.delayMs, r.failCode));
+  const cmds: fc.Arbitrary<Cmd>[] = [
+    addr.map((i) => new AddCommand(i)),
+    addr.map((i) => new AddCommand(i)),
+    addr.map((i) => new RemoveCommand(i)),
+    addr.map((i) => new RemoveCommand(i)),
+    fc.tuple(addr, fc.constantFrom(0, 0, 0, ...FAIL_CODES)).map(([i, f]) => new CallCommand(i, f)),
+    wave,
+    wave,
+    fc.constant(new AwaitWavesCommand()),
+    addr.map((i) => new HealthCommand(i)),
+    addr.map((i) => new StatsCommand(i)),
+    fc.constant(new ClosePoolCommand()),
+  ];
+  if (controllable) {
+    cmds.push(
+      fc.tuple(addr, fc.constantFrom('SERVING' as const, 'NOT_SERVING' as const)).map(([i, s]) => new SetServingCommand(i, s)),
+      fc.tuple(addr, fc.constantFrom('stop' as const, 'kill' as const, 'restart' as const, 'restart' as const)).map(
+        ([i, a]) => new ServerCommand(i, a),
+      ),
+    );
+  }
+  return cmds;
+}

@@ -1,0 +1,64 @@
+import { inRange } from '../models/outcome.js';
+import { liveKeysRange, maxOpenConnections, type PoolModel } from '../models/pool-model.js';
+import type { PoolStats } from '../src/pool/pool-stats.js';
+import { ModelDisagreement } from './outcomes.js';
+import type { World } from './world.js';
+
+/** How long the server side may take to see a connection close (event-driven wait, not a sleep). */
+export const CLOSE_SETTLE_MS = 3_000;
+
+function fail(message: string): never {
+  throw new ModelDisagreement(message);
+}
+
+/** Stats are coherent on their own and never go backwards. */
+export function checkStatsCoherent(stats: PoolStats, previous: PoolStats | undefined): void {
+  if (stats.created !== stats.closed + stats.liveKeys + stats.draining) {
+    fail(`stats incoherent: created ${stats.created} != closed ${stats.closed} + live ${stats.liveKeys} + draining ${stats.draining}`);
+  }
+  if (stats.inFlight < 0) fail(`stats incoherent: inFlight ${stats.inFlight} < 0`);
+  if (previous) {
+    for (const k of ['created', 'closed', 'reused', 'connectFailures'] as const) {
+      if (stats[k] < previous[k]) fail(`stats went backwards: ${k} ${previous[k]} -> ${stats[k]}`);
+    }
+  }
+}
+
+/** The pool's counters lie in the ranges the model allows. */
+export function checkStatsAgainstModel(stats: PoolStats, m: PoolModel): void {
+  const r = (x: { min: number; max: number }) => `${x.min}..${x.max}`;
+  if (!inRange(stats.created, m.created)) fail(`stats.created ${stats.created}, the model allows ${r(m.created)}`);
+  if (!inRange(stats.closed, m.closed)) fail(`stats.closed ${stats.closed}, the model allows ${r(m.closed)}`);
+  const reusedMin = Math.max(0, m.acquisitions.min - stats.created);
+  if (stats.reused < reusedMin || stats.reused > m.acquisitions.max) {
+    fail(`stats.reused ${stats.reused}, the model allows ${reusedMin}..${m.acquisitions.max}`);
+  }
+  if (m.waves.size === 0 && (stats.inFlight !== 0 || stats.draining !== 0)) {
+    fail(`with nothing running, stats show inFlight ${stats.inFlight}, draining ${stats.draining} (expected 0, 0)`);
+  }
+}
+
+/**
+ * After every command: the pool's keys and counters agree with the model, and each server, by
+ * its own count of open transport connections, holds no more than the model allows.
+ */
+export async function checkInvariants(m: PoolModel, w: World): Promise<void> {
+  if (w.pool.isClosed !== m.poolClosed) fail(`pool closed: ${w.pool.isClosed}, the model says ${m.poolClosed}`);
+  const size = liveKeysRange(m);
+  if (!inRange(w.pool.size, size)) fail(`pool holds ${w.pool.size} keys, the model allows ${size.min}..${size.max}`);
+  for (let i = 0; i < m.addresses.length; i++) {
+    const a = m.addresses[i];
+    const has = w.pool.has(w.address(i));
+    if (a?.key === 'yes' && !has) fail(`address ${i} is missing from the pool, the model says it is there`);
+    if (a?.key === 'no' && has) fail(`address ${i} is in the pool, the model says it was never added or was removed`);
+  }
+  const stats = w.pool.stats();
+  checkStatsCoherent(stats, w.lastStats);
+  checkStatsAgainstModel(stats, m);
+  w.lastStats = stats;
+  for (let i = 0; i < m.addresses.length; i++) {
+    const bound = maxOpenConnections(m, i);
+    const open = await w.backend.settleOpenConnections(i, bound, CLOSE_SETTLE_MS);
+    if (open > bound) fail(`server ${i} holds ${open} open connections, the model allows at most ${bound}`);
+  }
+}

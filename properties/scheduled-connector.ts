@@ -1,0 +1,24 @@
+import type { Scheduler } from 'fast-check';
+import type { History } from '../src/harness/history.js';
+import type { Connection, Connector } from '../src/pool/connector.js';
+import { describeError } from './outcomes.js';
+
+/**
+ * Wraps a connector so that every promise it returns is handed to fast-check's scheduler: the
+ * work starts at once (real I/O runs concurrently), but the order in which the pool sees the
+ * results is chosen by the scheduler, fixed by the seed and replayable. Calls are recorded in the
+ * history when the real call settles, before the scheduler's delay, so latencies are the wire's.
+ */
+export function scheduledConnector(inner: Connector, s: Scheduler, history: History): Connector {
+  return {
+    connect: (target) => s.schedule(inner.connect(target), `connect ${target.address}`),
+    close: (c: Connection) => s.schedule(inner.close(c), `close #${c.id}`),
+    call: (c, request, deadlineMs) =>
+      s.schedule(
+        history.track(`conn${c.id}`, 'call', request.requestId, inner.call(c, request, deadlineMs), describeError),
+        `call ${request.requestId} on #${c.id}`,
+      ),
+    health: (c, service, deadlineMs) =>
+      s.schedule(history.track(`conn${c.id}`, 'health', service, inner.health(c, service, deadlineMs), describeError), `health on #${c.id}`),
+  };
+}
