@@ -1,12 +1,4 @@
-import {
-  CANCELLED,
-  exactly,
-  type HealthOutcome,
-  type Outcome,
-  plus,
-  type Range,
-  UNAVAILABLE,
-} from './outcome.js';
+import { CANCELLED, exactly, type HealthOutcome, type Outcome, plus, type Range, UNAVAILABLE } from './outcome.js';
 
 /** Where a server is in its lifecycle, as the commands so far have left it. */
 export type ServerPhase = 'up' | 'stopped' | 'killed';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { Outcome } from '../models/outcome.js';
-import * as model from '../models/pool-model.js';
 import type { PoolModel } from '../models/pool-model.js';
+import * as model from '../models/pool-model.js';
 import { CALL_DEADLINE_MS, SETTLE_TOLERANCE_MS } from './backend.js';
 import { checkInvariants, checkStatsAgainstModel, checkStatsCoherent } from './invariants.js';
 import { expectOneOf, ModelDisagreement, type Observed, outcomeOfError } from './outcomes.js';
@@ -185,10 +185,10 @@ export class WaveCommand extends Base {
         const failCode = c === 0 && k === this.perClient - 1 ? this.failCode : 0;
         const requestId = w.requestId();
         const started = performance.now();
-        const outcome = await w.client(address).call({ requestId, delayMs: this.delayMs, failCode }).then(
-          () => 'ok' as Observed,
-          outcomeOfError,
-        );
+        const outcome = await w
+          .client(address)
+          .call({ requestId, delayMs: this.delayMs, failCode })
+          .then(() => 'ok' as Observed, outcomeOfError);
         out.push({ requestId, address, failCode, outcome, elapsedMs: performance.now() - started });
       }
       return out;
@@ -224,7 +224,11 @@ export async function settleWaves(m: PoolModel, w: World): Promise<void> {
       throw new ModelDisagreement(`wave ${id}: ${requests.length} of ${wave.requests} requests settled (lost requests)`);
     }
     for (const r of requests) {
-      expectOneOf(`wave ${id} request ${r.requestId} to ${r.address}`, r.outcome, model.allowedWaveOutcomes(wave, r.address, r.failCode));
+      expectOneOf(
+        `wave ${id} request ${r.requestId} to ${r.address}`,
+        r.outcome,
+        model.allowedWaveOutcomes(wave, r.address, r.failCode),
+      );
       await checkServedOnce(w, r.address, r.requestId, r.outcome);
       checkLatency(w, `wave ${id} request ${r.requestId}`, r.elapsedMs);
     }
@@ -281,9 +285,9 @@ export function commandArbitraries({ addresses, controllable }: CommandConstrain
   if (controllable) {
     cmds.push(
       fc.tuple(addr, fc.constantFrom('SERVING' as const, 'NOT_SERVING' as const)).map(([i, s]) => new SetServingCommand(i, s)),
-      fc.tuple(addr, fc.constantFrom('stop' as const, 'kill' as const, 'restart' as const, 'restart' as const)).map(
-        ([i, a]) => new ServerCommand(i, a),
-      ),
+      fc
+        .tuple(addr, fc.constantFrom('stop' as const, 'kill' as const, 'restart' as const, 'restart' as const))
+        .map(([i, a]) => new ServerCommand(i, a)),
     );
   }
   return cmds;

@@ -14,7 +14,9 @@ function fail(message: string): never {
 /** Stats are coherent on their own and never go backwards. */
 export function checkStatsCoherent(stats: PoolStats, previous: PoolStats | undefined): void {
   if (stats.created !== stats.closed + stats.liveKeys + stats.draining) {
-    fail(`stats incoherent: created ${stats.created} != closed ${stats.closed} + live ${stats.liveKeys} + draining ${stats.draining}`);
+    fail(
+      `stats incoherent: created ${stats.created} != closed ${stats.closed} + live ${stats.liveKeys} + draining ${stats.draining}`,
+    );
   }
   if (stats.inFlight < 0) fail(`stats incoherent: inFlight ${stats.inFlight} < 0`);
   if (previous) {

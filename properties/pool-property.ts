@@ -9,6 +9,7 @@ import { CLOSE_SETTLE_MS } from './invariants.js';
 import { LiveBackend } from './live-backend.js';
 import { describeError, ModelDisagreement } from './outcomes.js';
 import { SimulatedBackend } from './simulated-backend.js';
+import { TargetBackend } from './target-backend.js';
 import type { BrokenVariant } from './variants/index.js';
 import { type PoolFactory, World } from './world.js';
 
@@ -34,6 +35,8 @@ export interface PoolPropertyConstraints {
   readonly addresses?: number;
   /** Run against a known-broken pool instead of the real one. */
   readonly variant?: BrokenVariant;
+  /** Run the live layer against these servers (host:port) instead of embedded ones. */
+  readonly targets?: readonly string[];
   /** Skip shrinking (fuzzing a time budget: report the first failure as found). */
   readonly noShrink?: boolean;
 }
@@ -70,17 +73,23 @@ export async function checkPoolProperty(c: PoolPropertyConstraints = {}): Promis
   const makePool: PoolFactory = c.variant?.make ?? ((o) => new ConnectionPool(o));
   const runPrefix = randomBytes(3).toString('hex');
   let runNo = 0;
+  const target = c.targets?.length ? await TargetBackend.connect(c.targets) : undefined;
+  const serverCount = target ? target.addresses.length : addresses;
 
   const property = fc.asyncProperty(
     fc.scheduler(),
-    fc.commands(commandArbitraries({ addresses, controllable: true }), { maxCommands, replayPath: c.commandsReplayPath }),
+    fc.commands(commandArbitraries({ addresses: serverCount, controllable: !target }), {
+      maxCommands,
+      replayPath: c.commandsReplayPath,
+    }),
     async (s, cmds) => {
-      const backend: Backend = layer === 'live' ? await LiveBackend.start(addresses) : new SimulatedBackend(addresses);
+      const backend: Backend =
+        target ?? (layer === 'live' ? await LiveBackend.start(serverCount) : new SimulatedBackend(serverCount));
       const world = new World(backend, s, makePool, `${runPrefix}-${++runNo}`);
       let model: PoolModel | undefined;
       try {
         await fc.asyncModelRun(() => {
-          model = initialModel(addresses);
+          model = initialModel(serverCount);
           return { model, real: world };
         }, cmds);
         if (model) await finalChecks(model, world);
@@ -93,19 +102,15 @@ export async function checkPoolProperty(c: PoolPropertyConstraints = {}): Promis
   const started = performance.now();
   const plugins = [fc.timeout(layer === 'live' ? 60_000 : 15_000)];
   if (c.timeLimitMs !== undefined) plugins.push(fc.interruptAfterTimeLimit(c.timeLimitMs));
-  const details = await fc.check(property, {
-    numRuns: runs,
-    seed: c.seed,
-    path: c.path,
-    endOnFailure: c.noShrink ?? false,
-    plugins,
-  });
+  const details = await fc
+    .check(property, { numRuns: runs, seed: c.seed, path: c.path, endOnFailure: c.noShrink ?? false, plugins })
+    .finally(() => target?.close());
   const wallMs = performance.now() - started;
   const failure = details.failed ? details.counterexample : undefined;
   const commandsText = failure ? String((failure as unknown[])[1]) : undefined;
   return {
     property: POOL_PROPERTY,
-    layer,
+    layer: target ? 'live' : layer,
     variant: c.variant?.name,
     passed: !details.failed,
     interrupted: details.interrupted,
@@ -118,7 +123,7 @@ export async function checkPoolProperty(c: PoolPropertyConstraints = {}): Promis
     error: details.failed ? describeError(details.errorInstance) : undefined,
     shrinks: details.numShrinks,
     fastCheckVersion: fc.__version,
-    constraints: { maxCommands, addresses, runs },
+    constraints: { maxCommands, addresses: serverCount, runs },
   };
 }
 

@@ -19,6 +19,9 @@ export function scheduledConnector(inner: Connector, s: Scheduler, history: Hist
         `call ${request.requestId} on #${c.id}`,
       ),
     health: (c, service, deadlineMs) =>
-      s.schedule(history.track(`conn${c.id}`, 'health', service, inner.health(c, service, deadlineMs), describeError), `health on #${c.id}`),
+      s.schedule(
+        history.track(`conn${c.id}`, 'health', service, inner.health(c, service, deadlineMs), describeError),
+        `health on #${c.id}`,
+      ),
   };
 }

@@ -1,6 +1,6 @@
 import type { Scheduler } from 'fast-check';
 import type { History } from '../src/harness/history.js';
-import type { ConnectTarget, Connection, Connector, HealthStatus, UnaryReply, UnaryRequest } from '../src/pool/connector.js';
+import type { Connection, Connector, ConnectTarget, HealthStatus, UnaryReply, UnaryRequest } from '../src/pool/connector.js';
 import { GrpcStatusError } from '../src/pool/errors.js';
 import type { Backend } from './backend.js';
 

@@ -1,5 +1,6 @@
 import { Mutex } from 'async-mutex';
 import { ConnectionPool, type Entry } from '../../src/pool/connection-pool.js';
+import type { PoolKey } from '../../src/pool/pool-key.js';
 import type { PoolFactory } from '../world.js';
 
 /**
@@ -34,6 +35,14 @@ class LeakOnRemovePool extends ConnectionPool {
   }
 }
 
+/** A get that waited on the creation lock for another caller's connection is not counted as reused. */
+class UncountedLockWaitersPool extends ConnectionPool {
+  protected override async createIfAbsent(key: PoolKey): Promise<{ entry: Entry; created: boolean }> {
+    const found = await super.createIfAbsent(key);
+    return { entry: found.entry, created: true };
+  }
+}
+
 export const VARIANTS: readonly BrokenVariant[] = [
   {
     name: 'lock-per-call',
@@ -49,6 +58,11 @@ export const VARIANTS: readonly BrokenVariant[] = [
     name: 'leak-on-remove',
     description: 'leak: remove forgets to close the channel (the counters still say closed)',
     make: (o) => new LeakOnRemovePool(o),
+  },
+  {
+    name: 'uncounted-lock-waiters',
+    description: 'stats: gets that waited on the creation lock count as neither created nor reused (found in the real pool)',
+    make: (o) => new UncountedLockWaitersPool(o),
   },
 ];
 

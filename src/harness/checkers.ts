@@ -18,7 +18,8 @@ export function checkEveryOpSettlesOnce(history: readonly HistoryEvent[]): Verdi
       problems.push(`op ${e.op} (${e.f} by ${e.process}) completed as ${e.type} without a pending invoke`);
     }
   }
-  for (const e of open.values()) problems.push(`op ${e.op} (${e.f} by ${e.process}, invoked at ${e.timeMs.toFixed(0)} ms) never settled`);
+  for (const e of open.values())
+    problems.push(`op ${e.op} (${e.f} by ${e.process}, invoked at ${e.timeMs.toFixed(0)} ms) never settled`);
   return { valid: problems.length === 0, checker: 'every-op-settles-once', problems };
 }
 

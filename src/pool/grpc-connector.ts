@@ -64,7 +64,9 @@ export class GrpcConnector implements Connector<GrpcConnection> {
     const channel = connection.client.getChannel();
     const deadline = Date.now() + CLOSE_CONNECT_WAIT_MS;
     while (channel.getConnectivityState(false) === grpc.connectivityState.CONNECTING && Date.now() < deadline) {
-      await new Promise<void>((resolve) => channel.watchConnectivityState(grpc.connectivityState.CONNECTING, deadline, () => resolve()));
+      await new Promise<void>((resolve) =>
+        channel.watchConnectivityState(grpc.connectivityState.CONNECTING, deadline, () => resolve()),
+      );
     }
     // The health stub rides on the same channel: closing the channel once closes both.
     connection.client.close();

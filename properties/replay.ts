@@ -1,0 +1,107 @@
+import { execFileSync } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import fc from 'fast-check';
+import { FAILURE_FILE_VERSION, type FailureFile, FailureFileError, readFailureFile } from '../src/harness/failure-file.js';
+import { checkPoolProperty, POOL_PROPERTY, type PropertyResult } from './pool-property.js';
+import { findVariant } from './variants/index.js';
+
+/** Properties a failure file may name. */
+export const PROPERTY_NAMES: readonly string[] = [POOL_PROPERTY];
+
+/** The committed corpus of failure files replayed before new random runs. */
+export const REGRESSIONS_DIR = new URL('./regressions/', import.meta.url);
+
+/** The failure file for a failed property result. */
+export function toFailureFile(result: PropertyResult): FailureFile {
+  if (result.passed) throw new Error('toFailureFile needs a failed result');
+  return {
+    version: FAILURE_FILE_VERSION,
+    property: result.property,
+    layer: result.layer,
+    variant: result.variant ?? null,
+    fastCheckVersion: result.fastCheckVersion,
+    seed: result.seed,
+    path: result.path ?? '',
+    commandsReplayPath: result.commandsReplayPath ?? null,
+    counterexample: result.counterexample ?? [],
+    error: result.error ?? '',
+    options: { maxCommands: result.constraints.maxCommands, addresses: result.constraints.addresses },
+    commit: currentCommit(),
+    createdAt: new Date().toISOString(),
+  };
+}
+
+function currentCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+export interface Replayed {
+  readonly file: string;
+  readonly failure: FailureFile;
+  readonly result: PropertyResult;
+  /** The case failed again. */
+  readonly reproduced: boolean;
+  /** It failed with the same steps as the file records. */
+  readonly sameCounterexample: boolean;
+  /** Set when the file was written by another fast-check version (replay is tried anyway). */
+  readonly versionWarning: string | undefined;
+}
+
+/** Reads `file` and runs exactly its case once more. Throws `FailureFileError` for an unusable file. */
+export async function replayFile(file: string): Promise<Replayed> {
+  const failure = await readFailureFile(file);
+  if (!PROPERTY_NAMES.includes(failure.property)) {
+    throw new FailureFileError(
+      'ERR_FAILURE_FILE_PROPERTY',
+      file,
+      `property "${failure.property}" no longer exists (known: ${PROPERTY_NAMES.join(', ')})`,
+    );
+  }
+  const variant = failure.variant === null ? undefined : findVariant(failure.variant);
+  if (failure.variant !== null && !variant) {
+    throw new FailureFileError('ERR_FAILURE_FILE_VARIANT', file, `broken variant "${failure.variant}" no longer exists`);
+  }
+  const versionWarning =
+    failure.fastCheckVersion === fc.__version
+      ? undefined
+      : `${file}: written with fast-check ${failure.fastCheckVersion}, this is ${fc.__version}; the case may not replay exactly`;
+  const result = await checkPoolProperty({
+    layer: failure.layer,
+    seed: failure.seed,
+    path: failure.path,
+    commandsReplayPath: failure.commandsReplayPath ?? undefined,
+    maxCommands: failure.options.maxCommands,
+    addresses: failure.options.addresses,
+    variant,
+    runs: 1,
+    noShrink: true,
+  });
+  const steps = result.counterexample ?? [];
+  return {
+    file,
+    failure,
+    result,
+    reproduced: !result.passed,
+    sameCounterexample: !result.passed && JSON.stringify(steps) === JSON.stringify(failure.counterexample),
+    versionWarning,
+  };
+}
+
+/** The failure files in the regression corpus (or `dir`), sorted by name (oldest first). */
+export async function regressionFiles(dir: string = REGRESSIONS_DIR.pathname): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.endsWith('.json'))
+    .sort()
+    .map((n) => path.join(dir, n));
+}

@@ -1,0 +1,20 @@
+import type { PropertyResult } from '../../properties/pool-property.js';
+
+/** One summary line per property run: name, layer, runs, seed, wall time, runs/s, result. */
+export function resultLine(r: PropertyResult): string {
+  const name = `${r.property} [${r.layer}${r.variant ? ` vs ${r.variant}` : ''}]`;
+  const rate = r.wallMs > 0 ? (r.runs / r.wallMs) * 1000 : 0;
+  const verdict = r.passed ? (r.interrupted ? 'PASS (time budget reached)' : 'PASS') : 'FAIL';
+  return `${name.padEnd(42)} runs ${String(r.runs).padStart(6)}  seed ${String(r.seed).padStart(11)}  ${(r.wallMs / 1000).toFixed(1).padStart(6)} s  ${rate.toFixed(1).padStart(8)} runs/s  ${verdict}`;
+}
+
+/** The shrunk counterexample and what it takes to see it again. */
+export function failureDetails(r: PropertyResult): string {
+  const steps = (r.counterexample ?? []).map((s, i) => `    ${i + 1}. ${s}`).join('\n');
+  return [
+    `  error: ${r.error}`,
+    `  shrunk counterexample (${r.counterexample?.length ?? 0} commands, after ${r.shrinks} shrinks):`,
+    steps,
+    `  seed ${r.seed}, path "${r.path}", commands replay path "${r.commandsReplayPath ?? ''}"`,
+  ].join('\n');
+}

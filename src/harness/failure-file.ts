@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** Version of the failure-file schema this code writes and reads. */
+export const FAILURE_FILE_VERSION = 1;
+
+/**
+ * Everything needed to run a failing case again: written when a property fails, read by replay.
+ * Plain JSON; `version` says which schema.
+ */
+export interface FailureFile {
+  readonly version: typeof FAILURE_FILE_VERSION;
+  readonly property: string;
+  readonly layer: 'live' | 'simulated';
+  /** The known-broken variant the run was against, if any. */
+  readonly variant: string | null;
+  readonly fastCheckVersion: string;
+  readonly seed: number;
+  readonly path: string;
+  readonly commandsReplayPath: string | null;
+  /** The shrunk counterexample as readable steps. */
+  readonly counterexample: readonly string[];
+  readonly error: string;
+  readonly options: { readonly maxCommands: number; readonly addresses: number };
+  readonly commit: string | null;
+  readonly createdAt: string;
+}
+
+/** Base class of failure-file problems; `code` is stable; `file` names the file. */
+export class FailureFileError extends Error {
+  readonly code: string;
+  readonly file: string;
+  constructor(code: string, file: string, problem: string) {
+    super(`${file}: ${problem}`);
+    this.name = new.target.name;
+    this.code = code;
+    this.file = file;
+  }
+}
+
+/** Writes `failure` into `dir` atomically (temp file + rename); returns the file's path. */
+export async function writeFailureFile(dir: string, failure: FailureFile): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  // Sorts by time, then names the property and layer; the random tail keeps two failures in one ms apart.
+  const stamp = failure.createdAt.replace(/[:.]/g, '-');
+  const name = `${stamp}_${failure.property}_${failure.layer}${failure.variant ? `_${failure.variant}` : ''}_${randomBytes(2).toString('hex')}.json`;
+  const target = path.join(dir, name);
+  const temp = path.join(dir, `.${name}.tmp`);
+  await writeFile(temp, `${JSON.stringify(failure, null, 2)}\n`, { flag: 'wx' });
+  await rename(temp, target);
+  return target;
+}
+
+/** Reads and validates a failure file; throws `FailureFileError` naming the file and the problem. */
+export async function readFailureFile(file: string): Promise<FailureFile> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new FailureFileError('ERR_FAILURE_FILE_MISSING', file, code === 'ENOENT' ? 'no such file' : `cannot read it (${code})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new FailureFileError(
+      'ERR_FAILURE_FILE_JSON',
+      file,
+      `not valid JSON (${(error as Error).message}); the file may be truncated - copy it again from the run's artifacts`,
+    );
+  }
+  return validateFailure(file, data);
+}
+
+function validateFailure(file: string, data: unknown): FailureFile {
+  const bad = (problem: string): never => {
+    throw new FailureFileError('ERR_FAILURE_FILE_SCHEMA', file, problem);
+  };
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return bad('not a failure file (expected a JSON object)');
+  const d = data as Record<string, unknown>;
+  if (d.version !== FAILURE_FILE_VERSION) {
+    throw new FailureFileError(
+      'ERR_FAILURE_FILE_VERSION',
+      file,
+      `schema version ${JSON.stringify(d.version)} is not one this tool knows (it reads version ${FAILURE_FILE_VERSION})`,
+    );
+  }
+  const need = (key: string, type: 'string' | 'number'): void => {
+    if (typeof d[key] !== type) bad(`field "${key}" must be a ${type}`);
+  };
+  need('property', 'string');
+  need('fastCheckVersion', 'string');
+  need('seed', 'number');
+  need('path', 'string');
+  need('error', 'string');
+  if (d.layer !== 'live' && d.layer !== 'simulated') bad('field "layer" must be "live" or "simulated"');
+  if (!Array.isArray(d.counterexample) || !d.counterexample.every((s) => typeof s === 'string')) {
+    bad('field "counterexample" must be a list of steps');
+  }
+  const o = d.options as Record<string, unknown> | undefined;
+  if (typeof o !== 'object' || o === null || typeof o.maxCommands !== 'number' || typeof o.addresses !== 'number') {
+    bad('field "options" must hold maxCommands and addresses');
+  }
+  if (d.commandsReplayPath !== null && typeof d.commandsReplayPath !== 'string')
+    bad('field "commandsReplayPath" must be a string or null');
+  if (d.variant !== null && typeof d.variant !== 'string') bad('field "variant" must be a string or null');
+  return d as unknown as FailureFile;
+}
