@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import * as m from './pool-model.js';
+
+describe('pool model', () => {
+  it('adds a key once, and remove says whether it was there', () => {
+    const s = m.initialModel(2);
+    expect(m.add(s, 0)).toBe('ok');
+    expect(m.add(s, 0)).toBe('ok');
+    expect(s.created).toEqual({ min: 1, max: 1 });
+    expect(m.liveKeysRange(s)).toEqual({ min: 1, max: 1 });
+    expect(m.remove(s, 0)).toBe(true);
+    expect(m.remove(s, 0)).toBe(false);
+    expect(s.closed).toEqual({ min: 1, max: 1 });
+    expect(m.maxOpenConnections(s, 0)).toBe(0);
+  });
+
+  it('answers calls by server phase, and allows UNAVAILABLE after a restart only if a request was refused meanwhile', () => {
+    const s = m.initialModel(1);
+    expect(m.allowedCallOutcomes(s, 0, 0)).toEqual(['ok']);
+    expect(m.allowedCallOutcomes(s, 0, 8)).toEqual(['status:8']);
+    m.serverDown(s, 0, 'killed');
+    expect(m.allowedCallOutcomes(s, 0, 0)).toEqual(['status:14']);
+    m.serverRestarted(s, 0);
+    expect(m.allowedCallOutcomes(s, 0, 0)).toEqual(['ok']);
+    m.serverDown(s, 0, 'stopped');
+    m.requestSettled(s, 0, 'status:14');
+    m.serverRestarted(s, 0);
+    expect(m.allowedCallOutcomes(s, 0, 0)).toEqual(['ok', 'status:14']);
+    m.requestSettled(s, 0, 'ok');
+    expect(m.allowedCallOutcomes(s, 0, 0)).toEqual(['ok']);
+  });
+
+  it('reports health as set, and refuses everything once the pool is closed', () => {
+    const s = m.initialModel(1);
+    m.setServing(s, 0, 'NOT_SERVING');
+    expect(m.allowedHealthOutcomes(s, 0)).toEqual(['NOT_SERVING']);
+    m.add(s, 0);
+    m.closePool(s);
+    expect(m.allowedHealthOutcomes(s, 0)).toEqual(['pool-closed']);
+    expect(m.allowedCallOutcomes(s, 0, 0)).toEqual(['pool-closed']);
+    expect(m.add(s, 0)).toBe('pool-closed');
+    expect(s.closed).toEqual({ min: 1, max: 1 });
+  });
+
+  it('lets a running wave re-create a removed key, and allows failures only where it was disturbed', () => {
+    const s = m.initialModel(2);
+    const w = m.waveStarted(s, [0, 1], 4);
+    expect(s.created).toEqual({ min: 0, max: 2 });
+    expect(m.remove(s, 0)).toBe('maybe');
+    expect(s.addresses[0]?.key).toBe('maybe');
+    expect(s.created).toEqual({ min: 0, max: 3 });
+    m.serverDown(s, 1, 'killed');
+    expect(m.allowedWaveOutcomes(w, 0, 0)).toEqual(['ok']);
+    expect(m.allowedWaveOutcomes(w, 1, 0)).toEqual(['ok', 'status:14', 'status:1']);
+    m.waveSettled(s, w.id, 4);
+    expect(s.acquisitions).toEqual({ min: 4, max: 4 });
+    expect(s.waves.size).toBe(0);
+    expect(() => m.waveSettled(s, w.id, 4)).toThrow(/no running wave/);
+  });
+});
