@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { TestEnvironment } from '../src/env/test-environment.js';
+import { runClosedLoop } from '../src/load/closed-loop.js';
+import { expectAllServedOnce, expectNothingOpen, expectServerConnections, printSummary, sendVia } from './support.js';
+
+// Category 1: multiple concurrent clients. Clients are created concurrently over one pool.
+describe.each([
+  ['test_10_concurrent_clients', 10, 5],
+  ['test_50_concurrent_clients', 50, 3],
+  ['test_100_concurrent_clients', 100, 2],
+])('%s', (name, clients, perClient) => {
+  it(`${name}: ${clients} clients x ${perClient} requests`, async () => {
+    const env = await TestEnvironment.start();
+    try {
+      const made = await Promise.all(Array.from({ length: clients }, async () => env.client()));
+      const result = await runClosedLoop({ workers: clients, requestsPerWorker: perClient }, sendVia(made, name));
+      expectAllServedOnce(env.server, name, result, clients * perClient);
+      expectServerConnections(env.server, 1);
+      const s = printSummary(name, env);
+      expect(s.totalRequests).toBe(clients * perClient);
+      expect(s.activeClients).toBe(0);
+    } finally {
+      await env.dispose();
+    }
+    await expectNothingOpen(env.server);
+  });
+});

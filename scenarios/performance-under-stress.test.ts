@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { TestEnvironment } from '../src/env/test-environment.js';
+import { runClosedLoop } from '../src/load/closed-loop.js';
+import {
+  expectAllServedOnce,
+  expectNothingOpen,
+  expectSeedLatencyBounds,
+  expectServerConnections,
+  printSummary,
+  sendVia,
+} from './support.js';
+
+// Category 6: performance under stress. Latency is held to the seed's bounds as sanity checks;
+// throughput figures are printed here and measured properly by `npm run bench` (never asserted in tests).
+describe('performance under stress', () => {
+  it('test_latency_under_concurrent_load: 50 clients x 5 requests', async () => {
+    const name = 'test_latency_under_concurrent_load';
+    const env = await TestEnvironment.start();
+    try {
+      const clients = Array.from({ length: 50 }, () => env.client());
+      const r = await runClosedLoop({ workers: 50, requestsPerWorker: 5 }, sendVia(clients, name));
+      expectAllServedOnce(env.server, name, r, 250);
+      const s = printSummary(name, env);
+      expectSeedLatencyBounds(s);
+      expect(s.p50LatencyUs).toBeLessThanOrEqual(s.p99LatencyUs);
+      expect(s.p99LatencyUs).toBeLessThanOrEqual(s.p999LatencyUs);
+      // min/max/avg are tracked correctly: the histogram agrees with the atomic counters (3 significant digits).
+      expect(env.metrics.histogram.totalCount).toBe(s.totalRequests);
+      expect(Math.abs(env.metrics.histogram.maxValue - s.maxLatencyUs)).toBeLessThanOrEqual(s.maxLatencyUs * 0.001 + 1);
+    } finally {
+      await env.dispose();
+    }
+    await expectNothingOpen(env.server);
+  });
+
+  it('test_throughput_measurement: 10 workers x 2 s, closed loop', async () => {
+    const name = 'test_throughput_measurement';
+    const env = await TestEnvironment.start();
+    try {
+      const clients = Array.from({ length: 10 }, () => env.client());
+      const r = await runClosedLoop({ workers: 10, durationMs: 2_000 }, sendVia(clients, name));
+      // Every request is accounted for, on both sides; the rate itself is reported, not asserted.
+      expectAllServedOnce(env.server, name, r, r.issued);
+      expect(r.issued).toBeGreaterThanOrEqual(10);
+      expectServerConnections(env.server, 1);
+      const s = printSummary(name, env);
+      expect(s.totalRequests).toBe(r.issued);
+      console.log(
+        `${name}: ${((r.issued / r.elapsedMs) * 1000).toFixed(0)} req/s over ${(r.elapsedMs / 1000).toFixed(2)} s (noisy shared machine; see npm run bench)`,
+      );
+    } finally {
+      await env.dispose();
+    }
+    await expectNothingOpen(env.server);
+  });
+});
