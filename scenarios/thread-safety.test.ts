@@ -65,7 +65,7 @@ describe('thread safety', () => {
         );
       }
       const answers = await Promise.all(ops);
-      expect(answers.filter((a, i) => i % 2 === 0)).toEqual(Array(20).fill('SERVING'));
+      expect(answers.filter((_answer, i) => i % 2 === 0)).toEqual(Array(20).fill('SERVING'));
       expect(reads).toHaveLength(20);
       for (const [i, s] of reads.entries()) {
         expect(s.created).toBe(s.closed + s.liveKeys + s.draining);
