@@ -1,4 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import type { Shard } from '../harness/shard.js';
 import { UsageError } from './usage-error.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -29,4 +30,14 @@ export function parseInteger(text: string, flag: string, min: number, max = Numb
   const n = Number(text);
   if (n < min || n > max) throw new UsageError(`${flag} must be in ${min}..${max}; got ${n}`);
   return n;
+}
+
+/** Parses `--shard i/n` (1-based, i in 1..n); throws `UsageError`. */
+export function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  if (!m) throw new UsageError(`--shard takes i/n, like 2/4; got "${text}"`);
+  const index = Number(m[1]);
+  const count = Number(m[2]);
+  if (count < 1 || index < 1 || index > count) throw new UsageError(`--shard ${text}: i must be in 1..n and n >= 1`);
+  return { index, count };
 }

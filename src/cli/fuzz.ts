@@ -1,0 +1,162 @@
+import path from 'node:path';
+import { checkPoolProperty, type Layer, type PropertyResult } from '../../properties/pool-property.js';
+import { toFailureFile } from '../../properties/replay.js';
+import { findVariant } from '../../properties/variants/index.js';
+import { writeFailureFile } from '../harness/failure-file.js';
+import { junitXml, writeFileAtomic } from '../harness/reports.js';
+import { batchSeed, type Shard, shardBatch } from '../harness/shard.js';
+import { FuzzProgress } from './fuzz-progress.js';
+import { parseDuration, parseInteger, parseOptions, parseShard } from './parse-options.js';
+import { failureDetails, resultLine } from './property-output.js';
+import { runMain, UsageError } from './usage-error.js';
+
+/** Runs per batch: a batch is the unit of work shards split (and of progress reporting). */
+const BATCH_RUNS: Record<Layer, number> = { live: 40, simulated: 1_000 };
+
+const HELP = `Usage: npm run fuzz -- --time D [options]
+
+Fuzzes for a fixed time: batches of property runs, each batch with its own seed derived from
+the base seed, until the budget is spent (never past it by more than one run).
+
+  --time D            time budget: 30s, 10m, 1h (default 60s)
+  --seed S            base seed (default: fresh, printed first); shards of one job share it
+  --shard i/n         run the i-th of n disjoint shares of the batches (default 1/1)
+  --layer L           live, simulated or all (default all: batches alternate)
+  --max-commands N    most commands per run (default 20)
+  --against VARIANT   fuzz a known-broken pool (to see the fuzzer catch it)
+  --out DIR           reports: fuzz-report.json and fuzz-junit.xml (default reports/fuzz)
+  --failures-dir DIR  failure files (default failures/)
+
+Exit: 0 nothing failed, 1 a property failed, 2 bad usage.`;
+
+export interface BatchReport {
+  readonly batch: number;
+  readonly seed: number;
+  readonly layer: Layer;
+  readonly runs: number;
+  readonly passed: boolean;
+  readonly wallMs: number;
+  readonly counterexample: string[] | null;
+  readonly error: string | null;
+  readonly failureFile: string | null;
+}
+
+export interface FuzzReport {
+  readonly version: 1;
+  readonly seed: number;
+  readonly shard: Shard;
+  readonly budgetMs: number;
+  readonly elapsedMs: number;
+  readonly layers: Layer[];
+  readonly totals: { readonly batches: number; readonly runs: number; readonly failures: number };
+  readonly batches: BatchReport[];
+}
+
+runMain(async () => {
+  const { values } = parseOptions(process.argv.slice(2), {
+    time: { type: 'string', default: '60s' },
+    seed: { type: 'string' },
+    shard: { type: 'string', default: '1/1' },
+    layer: { type: 'string', default: 'all' },
+    'max-commands': { type: 'string', default: '20' },
+    against: { type: 'string' },
+    out: { type: 'string', default: path.join('reports', 'fuzz') },
+    'failures-dir': { type: 'string', default: 'failures' },
+    help: { type: 'boolean', default: false },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const budgetMs = parseDuration(values.time, '--time');
+  const shard = parseShard(values.shard);
+  const seed =
+    values.seed !== undefined ? parseInteger(values.seed, '--seed', -(2 ** 31), 2 ** 31 - 1) : (Math.random() * 2 ** 32) | 0;
+  if (!['live', 'simulated', 'all'].includes(values.layer))
+    throw new UsageError(`--layer takes live, simulated or all; got "${values.layer}"`);
+  const layers: Layer[] = values.layer === 'all' ? ['simulated', 'live'] : [values.layer as Layer];
+  const maxCommands = parseInteger(values['max-commands'], '--max-commands', 1, 200);
+  const variant = values.against !== undefined ? findVariant(values.against) : undefined;
+  if (values.against !== undefined && !variant) throw new UsageError(`--against: no variant named "${values.against}"`);
+
+  console.log(
+    `fuzz seed ${seed}  shard ${shard.index}/${shard.count}  budget ${(budgetMs / 1000).toFixed(0)} s  layers ${layers.join(', ')}  max commands ${maxCommands}`,
+  );
+  const started = performance.now();
+  const elapsed = () => performance.now() - started;
+  const progress = new FuzzProgress(budgetMs);
+  const batches: BatchReport[] = [];
+  let runs = 0;
+  let failures = 0;
+
+  for (let j = 0; elapsed() < budgetMs; j++) {
+    const batch = shardBatch(shard, j);
+    const layer = layers[j % layers.length] as Layer;
+    const result: PropertyResult = await checkPoolProperty({
+      layer,
+      seed: batchSeed(seed, batch),
+      runs: BATCH_RUNS[layer],
+      maxCommands,
+      variant,
+      timeLimitMs: Math.max(1, budgetMs - elapsed()),
+    });
+    runs += result.runs;
+    let failureFile: string | null = null;
+    if (!result.passed) {
+      failures += 1;
+      failureFile = await writeFailureFile(values['failures-dir'], toFailureFile(result));
+      progress.log(`${resultLine(result)}\n${failureDetails(result)}\n  saved: ${failureFile}`);
+    }
+    batches.push({
+      batch,
+      seed: result.seed,
+      layer,
+      runs: result.runs,
+      passed: result.passed,
+      wallMs: result.wallMs,
+      counterexample: result.counterexample ?? null,
+      error: result.error ?? null,
+      failureFile,
+    });
+    progress.update(elapsed(), runs, failures, `batch ${batch} ${layer}`);
+  }
+  progress.stop();
+
+  const report: FuzzReport = {
+    version: 1,
+    seed,
+    shard,
+    budgetMs,
+    elapsedMs: elapsed(),
+    layers,
+    totals: { batches: batches.length, runs, failures },
+    batches,
+  };
+  const suffix = shard.count > 1 ? `-shard${shard.index}of${shard.count}` : '';
+  const jsonFile = path.join(values.out, `fuzz-report${suffix}.json`);
+  const junitFile = path.join(values.out, `fuzz-junit${suffix}.xml`);
+  await writeFileAtomic(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFileAtomic(
+    junitFile,
+    junitXml(
+      `fuzz shard ${shard.index}/${shard.count}`,
+      batches.map((b) => ({
+        name: `batch ${b.batch} [${b.layer}] seed ${b.seed}`,
+        classname: 'pool-matches-model',
+        timeSeconds: b.wallMs / 1000,
+        failure: b.passed
+          ? undefined
+          : {
+              message: b.error ?? 'failed',
+              body: `${(b.counterexample ?? []).join('\n')}\nreplay: npm run replay -- ${b.failureFile}`,
+            },
+      })),
+    ),
+  );
+  console.log(
+    `fuzz done: ${runs} runs in ${batches.length} batches, ${(elapsed() / 1000).toFixed(1)} s of ${(budgetMs / 1000).toFixed(0)} s, ` +
+      `${((runs / elapsed()) * 1000).toFixed(1)} runs/s, ${failures} failure(s)\nreports: ${jsonFile}, ${junitFile}`,
+  );
+  for (const b of batches) if (b.failureFile) console.log(`replay: npm run replay -- ${b.failureFile}`);
+  return failures > 0 ? 1 : 0;
+});
