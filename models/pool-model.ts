@@ -144,9 +144,16 @@ export function closePool(m: PoolModel): void {
   for (const w of m.waves.values()) w.poolClosedDuring = true;
 }
 
-/** Server `i` is stopped (`graceful`) or killed. */
+/**
+ * Server `i` is stopped (`graceful`) or killed. A channel that had a connection to it may try to
+ * reconnect on its own while the server is down (grpc-js does when a call was in flight as the
+ * connection went), be refused, and back off: after a restart its first requests may then fail
+ * UNAVAILABLE until one succeeds. Found by the nightly fuzz (wave, stop, restart, call).
+ */
 export function serverDown(m: PoolModel, i: number, how: 'stopped' | 'killed'): void {
-  at(m, i).phase = how;
+  const a = at(m, i);
+  a.phase = how;
+  if (a.key !== 'no') a.mayBackOff = true;
   disturb(m, i);
 }
 
