@@ -1,0 +1,286 @@
+import { availableParallelism, cpus } from 'node:os';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { checkPoolProperty } from '../../properties/pool-property.js';
+import { PoolClient } from '../client/pool-client.js';
+import { CHART_PERCENTILES, percentileChartSvg } from '../harness/latency-chart.js';
+import { writeFileAtomic } from '../harness/reports.js';
+import { type ServerProcess, startServerProcess } from '../harness/server-process.js';
+import { startTsWorker } from '../harness/ts-worker.js';
+import { runFixedRate } from '../load/fixed-rate.js';
+import { createLatencyHistogram, type LatencyHistogram } from '../metrics/latency-histogram.js';
+import { LoadTestMetrics } from '../metrics/load-test-metrics.js';
+import { ConnectionPool } from '../pool/connection-pool.js';
+import { type LoadTestClient, loadTestProto } from '../proto/load-test-proto.js';
+import { parseOptions } from './parse-options.js';
+import { runMain } from './usage-error.js';
+
+const HELP = `Usage: npm run bench -- [--quick] [--json FILE]
+
+Starts a test server in its own process and measures, side by side in one run:
+  - closed loop at 1, 10 and 100 calls in flight: a bare grpc-js client against our client
+    through the pool, in alternating A/B rounds (calls/s, latency percentiles, pooled/bare ratio);
+  - open loop at 50% and 80% of the closed-loop maximum: achieved rate, and p99 latency with and
+    without the coordinated-omission correction;
+  - the cost of recording one call in LoadTestMetrics (1 thread, and 4 worker_threads sharing it);
+  - runs/s of the property layers at a fixed seed.
+--quick runs short rounds (under a minute). --json FILE writes the figures, and an SVG chart of
+the latency distribution (pooled vs bare) next to it (default folder: bench-out/).`;
+
+const WORKER = new URL('./bench-metrics-worker.ts', import.meta.url);
+type Call = () => Promise<unknown>;
+
+interface RoundFigures {
+  readonly callsPerSec: number;
+  readonly histogram: LatencyHistogram;
+}
+
+/** Runs `inFlight` closed-loop callers for `ms`; returns calls/s and the latency histogram (µs). */
+async function closedLoopRound(call: Call, inFlight: number, ms: number): Promise<RoundFigures> {
+  const histogram = createLatencyHistogram();
+  const endAt = performance.now() + ms;
+  let calls = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < endAt) {
+        const t0 = performance.now();
+        await call();
+        histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+        calls++;
+      }
+    }),
+  );
+  return { callsPerSec: (calls / (performance.now() - started)) * 1000, histogram };
+}
+
+const pct = (h: LatencyHistogram, p: number) => h.getValueAtPercentile(p) / 1000;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+function bareCaller(address: string): { call: Call; close(): void } {
+  const { Client } = loadTestProto();
+  const client: LoadTestClient = new Client(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  let n = 0;
+  const call: Call = () =>
+    new Promise((resolve, reject) =>
+      client.Call(
+        { requestId: `bare-${n++}`, payload: Buffer.alloc(0) },
+        new grpc.Metadata(),
+        { deadline: Date.now() + 10_000 },
+        (e, r) => (e ? reject(e) : resolve(r)),
+      ),
+    );
+  return { call, close: () => client.close() };
+}
+
+function pooledCaller(address: string): { call: Call; close(): Promise<void> } {
+  const pool = new ConnectionPool({ name: 'bench' });
+  const client = new PoolClient(address, { pool, deadlineMs: 10_000 });
+  let n = 0;
+  return { call: () => client.call({ requestId: `pooled-${n++}` }), close: () => pool.close() };
+}
+
+async function recordCost(): Promise<{ singleThreadNs: number; fourWorkersNsPerRecord: number }> {
+  const metrics = new LoadTestMetrics();
+  const n = 2_000_000;
+  for (let i = 0; i < 200_000; i++) metrics.recordSuccess(100 + (i & 1023)); // warm-up
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) metrics.recordSuccess(100 + (i & 1023));
+  const singleThreadNs = ((performance.now() - t0) * 1e6) / n;
+  const shared = new LoadTestMetrics();
+  const perWorker = 1_000_000;
+  const t1 = performance.now();
+  await Promise.all(
+    [0, 1, 2, 3].map(
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const w = startTsWorker(WORKER, { workerData: { buffer: shared.buffer, count: perWorker } });
+          w.once('message', resolve);
+          w.once('error', reject);
+        }),
+    ),
+  );
+  const wall = performance.now() - t1;
+  if (shared.counts().totalRequests !== 4 * perWorker) throw new Error('shared metrics lost records');
+  // Wall time includes starting the workers; the figure is an upper bound per record.
+  return { singleThreadNs, fourWorkersNsPerRecord: (wall * 1e6) / (4 * perWorker) };
+}
+
+runMain(async () => {
+  const { values } = parseOptions(process.argv.slice(2), {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const quick = values.quick;
+  const roundMs = quick ? 700 : 2_000;
+  const rounds = quick ? 2 : 5;
+  const server: ServerProcess = await startServerProcess();
+  console.log(
+    `bench: server ${server.address} (own process), ${quick ? 'quick' : 'full'} run, ${rounds} A/B rounds of ${roundMs} ms`,
+  );
+  const bare = bareCaller(server.address);
+  const pooled = pooledCaller(server.address);
+  const closedLoop: Array<Record<string, number | number[]>> = [];
+  const chartHistograms: { bare: LatencyHistogram; pooled: LatencyHistogram } = {
+    bare: createLatencyHistogram(),
+    pooled: createLatencyHistogram(),
+  };
+  let maxCallsPerSec = 0;
+  try {
+    for (const c of [bare.call, pooled.call]) await closedLoopRound(c, 10, quick ? 300 : 1_000); // warm-up both
+    for (const inFlight of [1, 10, 100]) {
+      const ratios: number[] = [];
+      const bareRates: number[] = [];
+      const pooledRates: number[] = [];
+      const bareH = createLatencyHistogram();
+      const pooledH = createLatencyHistogram();
+      for (let r = 0; r < rounds; r++) {
+        // Alternate which goes first, so drift on a noisy machine does not favour one side.
+        const order = r % 2 === 0 ? ['bare', 'pooled'] : ['pooled', 'bare'];
+        const got: Record<string, RoundFigures> = {};
+        for (const side of order) got[side] = await closedLoopRound(side === 'bare' ? bare.call : pooled.call, inFlight, roundMs);
+        const b = got.bare as RoundFigures;
+        const p = got.pooled as RoundFigures;
+        bareRates.push(b.callsPerSec);
+        pooledRates.push(p.callsPerSec);
+        ratios.push(p.callsPerSec / b.callsPerSec);
+        bareH.add(b.histogram);
+        pooledH.add(p.histogram);
+      }
+      if (inFlight === 10) {
+        chartHistograms.bare.add(bareH);
+        chartHistograms.pooled.add(pooledH);
+      }
+      maxCallsPerSec = Math.max(maxCallsPerSec, median(pooledRates));
+      closedLoop.push({
+        inFlight,
+        bareCallsPerSec: median(bareRates),
+        pooledCallsPerSec: median(pooledRates),
+        ratio: median(ratios),
+        ratioMin: Math.min(...ratios),
+        ratioMax: Math.max(...ratios),
+        bareP50Ms: pct(bareH, 50),
+        bareP90Ms: pct(bareH, 90),
+        bareP99Ms: pct(bareH, 99),
+        bareP999Ms: pct(bareH, 99.9),
+        pooledP50Ms: pct(pooledH, 50),
+        pooledP90Ms: pct(pooledH, 90),
+        pooledP99Ms: pct(pooledH, 99),
+        pooledP999Ms: pct(pooledH, 99.9),
+      });
+    }
+
+    const openLoop: Array<Record<string, number>> = [];
+    for (const load of [0.5, 0.8]) {
+      const requestedRate = Math.round(maxCallsPerSec * load);
+      const intervalUs = 1e6 / requestedRate;
+      const corrected = createLatencyHistogram();
+      const uncorrected = createLatencyHistogram();
+      const fromIntended = createLatencyHistogram();
+      const r = await runFixedRate({ ratePerSec: requestedRate, durationMs: quick ? 1_500 : 5_000 }, async (ctx) => {
+        const t0 = performance.now();
+        await pooled.call();
+        const end = performance.now();
+        const serviceUs = Math.max(1, Math.round((end - t0) * 1000));
+        uncorrected.recordValue(serviceUs);
+        corrected.recordValueWithExpectedInterval(serviceUs, intervalUs);
+        fromIntended.recordValue(Math.max(1, Math.round((end - (ctx.intendedStartMs ?? t0)) * 1000)));
+      });
+      openLoop.push({
+        load,
+        requestedRate,
+        achievedRate: r.achievedRatePerSec,
+        achievedOverRequested: r.achievedRatePerSec / requestedRate,
+        failed: r.failed,
+        p50UncorrectedMs: pct(uncorrected, 50),
+        p99UncorrectedMs: pct(uncorrected, 99),
+        p99CorrectedMs: pct(corrected, 99),
+        p99FromIntendedStartMs: pct(fromIntended, 99),
+      });
+    }
+
+    const metricsCost = await recordCost();
+    const seed = 4_242;
+    const sim = await checkPoolProperty({ layer: 'simulated', runs: quick ? 1_000 : 3_000, seed });
+    const live = await checkPoolProperty({ layer: 'live', runs: quick ? 40 : 150, seed });
+    const propertyLayers = [sim, live].map((r) => ({
+      layer: r.layer,
+      seed,
+      runs: r.runs,
+      runsPerSec: (r.runs / r.wallMs) * 1000,
+      passed: r.passed,
+    }));
+
+    const figures = { machine: machine(), quick, rounds, roundMs, closedLoop, openLoop, metricsCost, propertyLayers };
+    printTables(figures);
+    const jsonFile = values.json ?? path.join('bench-out', 'bench.json');
+    await writeFileAtomic(jsonFile, `${JSON.stringify(figures, null, 2)}\n`);
+    const svgFile = path.join(path.dirname(jsonFile), 'bench-latency.svg');
+    const series = (label: string, color: string, h: LatencyHistogram) => ({
+      label,
+      color,
+      points: CHART_PERCENTILES.map((p) => ({ percentile: p, latencyMs: pct(h, p) })),
+    });
+    await writeFileAtomic(
+      svgFile,
+      percentileChartSvg('Latency by percentile, 10 calls in flight (closed loop)', [
+        series('bare grpc-js', '#1f77b4', chartHistograms.bare),
+        series('pooled client', '#d62728', chartHistograms.pooled),
+      ]),
+    );
+    console.log(`\nfigures: ${jsonFile}\nchart:   ${svgFile}`);
+  } finally {
+    bare.close();
+    await pooled.close();
+    await server.stop();
+  }
+  return 0;
+});
+
+function machine() {
+  return { node: process.version, cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown' };
+}
+
+function printTables(f: {
+  closedLoop: Array<Record<string, number | number[]>>;
+  openLoop: Array<Record<string, number>>;
+  metricsCost: { singleThreadNs: number; fourWorkersNsPerRecord: number };
+  propertyLayers: Array<{ layer: string; runs: number; runsPerSec: number; passed: boolean }>;
+}): void {
+  const n = (x: unknown, d = 0) => (typeof x === 'number' ? x.toFixed(d) : String(x));
+  console.log('\nclosed loop (median of rounds; ratio = pooled/bare, min..max)');
+  console.log(
+    'in flight | bare calls/s | pooled calls/s | ratio (min..max)   | p50 bare/pooled ms | p99 bare/pooled ms | p99.9 bare/pooled ms',
+  );
+  for (const r of f.closedLoop) {
+    console.log(
+      `${n(r.inFlight).padStart(9)} | ${n(r.bareCallsPerSec).padStart(12)} | ${n(r.pooledCallsPerSec).padStart(14)} | ${n(r.ratio, 3)} (${n(r.ratioMin, 3)}..${n(r.ratioMax, 3)}) | ${n(r.bareP50Ms, 2)} / ${n(r.pooledP50Ms, 2)} | ${n(r.bareP99Ms, 2)} / ${n(r.pooledP99Ms, 2)} | ${n(r.bareP999Ms, 2)} / ${n(r.pooledP999Ms, 2)}`,
+    );
+  }
+  console.log('\nopen loop (pooled client; p99 corrected = recordValueWithExpectedInterval)');
+  console.log(
+    'load | requested/s | achieved/s | achieved/requested | p99 uncorrected ms | p99 corrected ms | p99 from intended start ms',
+  );
+  for (const r of f.openLoop) {
+    console.log(
+      `${n((r.load ?? 0) * 100)}% | ${n(r.requestedRate).padStart(11)} | ${n(r.achievedRate, 1).padStart(10)} | ${n(r.achievedOverRequested, 4).padStart(18)} | ${n(r.p99UncorrectedMs, 2).padStart(18)} | ${n(r.p99CorrectedMs, 2).padStart(16)} | ${n(r.p99FromIntendedStartMs, 2)}`,
+    );
+  }
+  console.log(
+    `\nLoadTestMetrics record: ${n(f.metricsCost.singleThreadNs, 1)} ns single-threaded; ${n(f.metricsCost.fourWorkersNsPerRecord, 1)} ns per record with 4 worker_threads sharing (wall, incl. worker start)`,
+  );
+  console.log('\nproperty layers (fixed seed)');
+  for (const p of f.propertyLayers)
+    console.log(
+      `${p.layer.padEnd(10)} ${n(p.runs).padStart(6)} runs  ${n(p.runsPerSec, 1).padStart(8)} runs/s  ${p.passed ? 'pass' : 'FAIL'}`,
+    );
+}
