@@ -30,6 +30,11 @@ describe('pool model', () => {
     expect(m.allowedCallOutcomes(s, 0, 0)).toEqual(['ok', 'status:14']);
     m.requestSettled(s, 0, 'ok');
     m.remove(s, 0);
+    // A key made while the server is down backs off too (found by the fuzzer: stop, add, restart, wave).
+    m.serverDown(s, 0, 'killed');
+    m.add(s, 0);
+    m.serverRestarted(s, 0);
+    expect(m.allowedCallOutcomes(s, 0, 0)).toEqual(['ok', 'status:14']);
     m.serverDown(s, 0, 'stopped');
     m.requestSettled(s, 0, 'status:14');
     m.serverRestarted(s, 0);

@@ -66,6 +66,8 @@ function at(m: PoolModel, i: number): AddressModel {
 /** A get for address `i` succeeds (the pool is open): the key exists afterwards. */
 function keyGot(m: PoolModel, i: number): void {
   const a = at(m, i);
+  // A channel made or used while its server is down is refused and backs off.
+  if (a.phase !== 'up') a.mayBackOff = true;
   if (a.key === 'no') m.created = plus(m.created, 1);
   else if (a.key === 'maybe') m.created = plus(m.created, 0, 1);
   a.key = 'yes';
@@ -190,6 +192,7 @@ export function waveStarted(m: PoolModel, addresses: readonly number[], requests
     // Each address's key will exist once the wave's first request gets it, unless a remove or close intervenes.
     for (const i of addresses) {
       const a = at(m, i);
+      if (a.phase !== 'up') a.mayBackOff = true;
       if (a.key === 'no') {
         a.key = 'maybe';
         m.created = plus(m.created, 0, 1);
