@@ -21,8 +21,10 @@ export interface WaveModel {
   readonly id: number;
   readonly addresses: readonly number[];
   readonly requests: number;
-  /** Acquisitions this wave added to the model's upper bound when it started. */
-  readonly pendingAcquisitions: number;
+  /** What this wave added to the upper bound of `reused` when it started. */
+  readonly pendingReuse: number;
+  /** How many connections this wave's requests may have created (not reused) at most. */
+  mayCreate: number;
   /** Addresses whose server was stopped, killed or restarted while the wave ran (or was backing off at its start). */
   readonly disturbed: Set<number>;
   /** The pool was closed while the wave ran. */
@@ -39,8 +41,8 @@ export interface PoolModel {
   poolClosed: boolean;
   created: Range;
   closed: Range;
-  /** Connection acquisitions (calls and health checks) that have completed their get. */
-  acquisitions: Range;
+  /** Gets answered with an existing connection (the pool's `reused`). */
+  reused: Range;
   readonly waves: Map<number, WaveModel>;
   nextWaveId: number;
 }
@@ -51,7 +53,7 @@ export function initialModel(addressCount: number): PoolModel {
     poolClosed: false,
     created: exactly(0),
     closed: exactly(0),
-    acquisitions: exactly(0),
+    reused: exactly(0),
     waves: new Map(),
     nextWaveId: 1,
   };
@@ -117,7 +119,11 @@ export function remove(m: PoolModel, i: number): boolean | 'maybe' | 'pool-close
   const before = a.key;
   // A wave still running on this address may re-create the key right after.
   a.key = wavesOn(m, i) ? 'maybe' : 'no';
-  if (a.key === 'maybe') m.created = plus(m.created, 0, 1);
+  if (a.key === 'maybe') {
+    m.created = plus(m.created, 0, 1);
+    // ...and a wave that re-creates it creates rather than reuses.
+    for (const w of m.waves.values()) if (w.addresses.includes(i)) w.mayCreate += 1;
+  }
   if (before === 'yes') m.closed = plus(m.closed, 1);
   if (before === 'maybe') m.closed = plus(m.closed, 0, 1);
   if (before === 'yes') return true;
@@ -128,9 +134,11 @@ export function remove(m: PoolModel, i: number): boolean | 'maybe' | 'pool-close
 /** A single request (call or health check) to `i` ended with `outcome`. */
 export function requestSettled(m: PoolModel, i: number, outcome: Outcome | HealthOutcome): void {
   if (m.poolClosed || outcome === 'pool-closed') return;
-  keyGot(m, i);
-  m.acquisitions = plus(m.acquisitions, 1);
   const a = at(m, i);
+  // The get reused the key's connection if it was there, and created it if not.
+  if (a.key === 'yes') m.reused = plus(m.reused, 1);
+  else if (a.key === 'maybe') m.reused = plus(m.reused, 0, 1);
+  keyGot(m, i);
   if (outcome === UNAVAILABLE && a.phase !== 'up') a.mayBackOff = true;
   else if (outcome !== UNAVAILABLE) a.mayBackOff = false;
 }
@@ -183,7 +191,8 @@ export function waveStarted(m: PoolModel, addresses: readonly number[], requests
     id: m.nextWaveId++,
     addresses,
     requests,
-    pendingAcquisitions: m.poolClosed ? 0 : requests,
+    pendingReuse: m.poolClosed ? 0 : requests,
+    mayCreate: m.poolClosed ? 0 : addresses.filter((i) => at(m, i).key !== 'yes').length,
     disturbed: new Set(addresses.filter((i) => at(m, i).phase !== 'up' || at(m, i).mayBackOff)),
     poolClosedDuring: m.poolClosed,
   };
@@ -198,20 +207,21 @@ export function waveStarted(m: PoolModel, addresses: readonly number[], requests
         m.created = plus(m.created, 0, 1);
       }
     }
-    m.acquisitions = plus(m.acquisitions, 0, requests);
+    m.reused = plus(m.reused, 0, requests);
   }
   return wave;
 }
 
 /**
  * Every request of wave `id` has settled; `acquired` of them got a connection. The keys a wave
- * made stay `maybe` (a remove may have raced them); the acquisitions become known.
+ * made stay `maybe` (a remove may have raced them); the reuse count narrows.
  */
 export function waveSettled(m: PoolModel, id: number, acquired: number): void {
   const w = m.waves.get(id);
   if (!w) throw new RangeError(`model has no running wave ${id}`);
   m.waves.delete(id);
-  m.acquisitions = { min: m.acquisitions.min + acquired, max: m.acquisitions.max - w.pendingAcquisitions + acquired };
+  // Every acquisition reused a connection, except those that created one.
+  m.reused = { min: m.reused.min + Math.max(0, acquired - w.mayCreate), max: m.reused.max - w.pendingReuse + acquired };
 }
 
 // ---- What the pool must read -----------------------------------------------------------------

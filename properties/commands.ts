@@ -121,6 +121,7 @@ export class StatsCommand extends Base {
     checkStatsCoherent(s.pool, w.lastStats);
     checkStatsAgainstModel(s.pool, m);
     w.lastStats = s.pool;
+    if (m.waves.size === 0) checkMetricsAgreeWithClients(w);
   }
   toString(): string {
     return `stats(${this.i})`;
@@ -144,7 +145,7 @@ export class ServerCommand extends Base {
       model.serverRestarted(m, this.i);
     } else {
       // A graceful stop waits for calls in flight, whose results the scheduler holds: let it release them.
-      await w.scheduler.waitFor(w.backend[this.action](this.i));
+      await w.bounded(w.backend[this.action](this.i));
       model.serverDown(m, this.i, this.action === 'stop' ? 'stopped' : 'killed');
     }
   }
@@ -161,6 +162,58 @@ export class ClosePoolCommand extends Base {
   }
   toString(): string {
     return 'closePool()';
+  }
+}
+
+/** Retries calls to `i` (bounded) until one succeeds: a server that is back must become usable again. */
+export class RecoverCommand extends Base {
+  constructor(readonly i: number) {
+    super();
+  }
+  override check(m: Readonly<PoolModel>): boolean {
+    return !m.poolClosed && m.addresses[this.i]?.phase === 'up';
+  }
+  protected async act(m: PoolModel, w: World): Promise<void> {
+    const started = performance.now();
+    let last: Observed = 'ok';
+    for (let attempt = 1; attempt <= RECOVERY_MAX_ATTEMPTS; attempt++) {
+      const r = await w.settle(w.client(this.i).call({ requestId: w.requestId() }));
+      last = r.ok ? 'ok' : r.outcome;
+      model.requestSettled(m, this.i, last as Outcome);
+      if (r.ok) return;
+      if (last !== 'status:14') break;
+      if (w.backend.layer === 'live' && performance.now() - started > RECOVERY_BUDGET_MS) break;
+      if (w.backend.layer === 'live') await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new ModelDisagreement(`${this}: server ${this.i} is up but calls still fail (${last}) after retrying`);
+  }
+  toString(): string {
+    return `recover(${this.i})`;
+  }
+}
+
+/** Live layer: how long a channel may take to reconnect to a server that is back (its backoff is capped at 500 ms). */
+const RECOVERY_BUDGET_MS = 5_000;
+const RECOVERY_MAX_ATTEMPTS = 200;
+
+/** With nothing in flight: the clients' own counters and the shared LoadTestMetrics say the same. */
+export function checkMetricsAgreeWithClients(w: World): void {
+  let calls = 0;
+  let succeeded = 0;
+  let failed = 0;
+  for (const c of w.clients) {
+    const s = c.stats();
+    calls += s.calls;
+    succeeded += s.succeeded;
+    failed += s.failed;
+  }
+  const metrics = w.metrics.counts();
+  if (succeeded + failed !== calls)
+    throw new ModelDisagreement(`clients: succeeded ${succeeded} + failed ${failed} != calls ${calls}`);
+  if (metrics.totalRequests !== calls || metrics.failedRequests !== failed || metrics.successfulRequests !== succeeded) {
+    throw new ModelDisagreement(
+      `metrics total/ok/failed ${metrics.totalRequests}/${metrics.successfulRequests}/${metrics.failedRequests}, clients counted ${calls}/${succeeded}/${failed}`,
+    );
   }
 }
 
@@ -214,7 +267,7 @@ export class AwaitWavesCommand extends Base {
 
 export async function settleWaves(m: PoolModel, w: World): Promise<void> {
   const ids = [...w.waves.keys()];
-  const results = await w.scheduler.waitFor(Promise.all(ids.map((id) => w.waves.get(id) ?? Promise.resolve([]))));
+  const results = await w.bounded(Promise.all(ids.map((id) => w.waves.get(id) ?? Promise.resolve([]))));
   for (const [k, id] of ids.entries()) {
     const wave = m.waves.get(id);
     const requests = results[k] ?? [];
@@ -280,6 +333,7 @@ export function commandArbitraries({ addresses, controllable }: CommandConstrain
     fc.constant(new AwaitWavesCommand()),
     addr.map((i) => new HealthCommand(i)),
     addr.map((i) => new StatsCommand(i)),
+    addr.map((i) => new RecoverCommand(i)),
     fc.constant(new ClosePoolCommand()),
   ];
   if (controllable) {

@@ -4,7 +4,7 @@ import { GrpcConnector } from '../src/pool/grpc-connector.js';
 import { LedgerWaitTimeoutError } from '../src/server/errors.js';
 import { TestServer } from '../src/server/test-server.js';
 import type { Backend } from './backend.js';
-import { scheduledConnector } from './scheduled-connector.js';
+import { FAST_RECONNECT, scheduledConnector } from './scheduled-connector.js';
 
 /** Real test servers on loopback (port 0), real grpc-js channels. */
 export class LiveBackend implements Backend {
@@ -32,7 +32,7 @@ export class LiveBackend implements Backend {
   }
 
   connector(scheduler: Scheduler, history: History) {
-    return scheduledConnector(new GrpcConnector(), scheduler, history);
+    return scheduledConnector(new GrpcConnector(FAST_RECONNECT), scheduler, history);
   }
 
   async settleOpenConnections(i: number, atMost: number, timeoutMs: number): Promise<number> {

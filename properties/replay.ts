@@ -3,11 +3,9 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
 import { FAILURE_FILE_VERSION, type FailureFile, FailureFileError, readFailureFile } from '../src/harness/failure-file.js';
-import { checkPoolProperty, POOL_PROPERTY, type PropertyResult } from './pool-property.js';
+import { findProperty, PROPERTIES } from './catalog.js';
+import type { PropertyResult } from './check-runner.js';
 import { findVariant } from './variants/index.js';
-
-/** Properties a failure file may name. */
-export const PROPERTY_NAMES: readonly string[] = [POOL_PROPERTY];
 
 /** The committed corpus of failure files replayed before new random runs. */
 export const REGRESSIONS_DIR = new URL('./regressions/', import.meta.url);
@@ -55,11 +53,12 @@ export interface Replayed {
 /** Reads `file` and runs exactly its case once more. Throws `FailureFileError` for an unusable file. */
 export async function replayFile(file: string): Promise<Replayed> {
   const failure = await readFailureFile(file);
-  if (!PROPERTY_NAMES.includes(failure.property)) {
+  const property = findProperty(failure.property);
+  if (!property) {
     throw new FailureFileError(
       'ERR_FAILURE_FILE_PROPERTY',
       file,
-      `property "${failure.property}" no longer exists (known: ${PROPERTY_NAMES.join(', ')})`,
+      `property "${failure.property}" no longer exists (known: ${PROPERTIES.map((p) => p.name).join(', ')})`,
     );
   }
   const variant = failure.variant === null ? undefined : findVariant(failure.variant);
@@ -70,17 +69,28 @@ export async function replayFile(file: string): Promise<Replayed> {
     failure.fastCheckVersion === fc.__version
       ? undefined
       : `${file}: written with fast-check ${failure.fastCheckVersion}, this is ${fc.__version}; the case may not replay exactly`;
-  const result = await checkPoolProperty({
-    layer: failure.layer,
-    seed: failure.seed,
-    path: failure.path,
-    commandsReplayPath: failure.commandsReplayPath ?? undefined,
-    maxCommands: failure.options.maxCommands,
-    addresses: failure.options.addresses,
-    variant,
-    runs: 1,
-    noShrink: true,
-  });
+  const result = await runReplay(file, () =>
+    property.check({
+      layer: failure.layer,
+      seed: failure.seed,
+      path: failure.path,
+      commandsReplayPath: failure.commandsReplayPath ?? undefined,
+      maxCommands: failure.options.maxCommands,
+      addresses: failure.options.addresses,
+      variant,
+      runs: 1,
+      noShrink: true,
+    }),
+  );
+  // The seed and path name a case only as long as the generators are unchanged: check it is the same case.
+  if (JSON.stringify(result.lastSteps ?? []) !== JSON.stringify(failure.counterexample)) {
+    throw new FailureFileError(
+      'ERR_FAILURE_FILE_STALE',
+      file,
+      `its seed and path now generate other steps (${(result.lastSteps ?? []).join(' ; ') || 'none'}) than it recorded ` +
+        `(${failure.counterexample.join(' ; ')}): the generators changed since it was written; find the case again and save a new file`,
+    );
+  }
   const steps = result.counterexample ?? [];
   return {
     file,
@@ -90,6 +100,22 @@ export async function replayFile(file: string): Promise<Replayed> {
     sameCounterexample: !result.passed && JSON.stringify(steps) === JSON.stringify(failure.counterexample),
     versionWarning,
   };
+}
+
+/** Runs a replay, turning fast-check's refusal of a path that no longer exists into a typed error. */
+async function runReplay(file: string, replay: () => Promise<PropertyResult>): Promise<PropertyResult> {
+  try {
+    return await replay();
+  } catch (error) {
+    if (error instanceof Error && /Unable to replay/.test(error.message)) {
+      throw new FailureFileError(
+        'ERR_FAILURE_FILE_STALE',
+        file,
+        `its path no longer exists (${error.message}): the generators changed since it was written; find the case again and save a new file`,
+      );
+    }
+    throw error;
+  }
 }
 
 /** The failure files in the regression corpus (or `dir`), sorted by name (oldest first). */

@@ -4,6 +4,13 @@ import type { Connection, Connector } from '../src/pool/connector.js';
 import { describeError } from './outcomes.js';
 
 /**
+ * Channel options of the live layer: reconnect backoff capped at 500 ms (grpc-js defaults to
+ * 1 s initial, 120 s max), so that a server restarted by a command is reachable again within the
+ * recovery budget of `recover(i)`. Everything else is grpc-js's default.
+ */
+export const FAST_RECONNECT = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 500 } as const;
+
+/**
  * Wraps a connector so that every promise it returns is handed to fast-check's scheduler: the
  * work starts at once (real I/O runs concurrently), but the order in which the pool sees the
  * results is chosen by the scheduler, fixed by the seed and replayable. Calls are recorded in the

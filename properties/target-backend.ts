@@ -5,7 +5,7 @@ import { GrpcConnector } from '../src/pool/grpc-connector.js';
 import { normaliseAddress } from '../src/pool/pool-key.js';
 import { type LedgerResponseMessage, type LoadTestClient, loadTestProto } from '../src/proto/load-test-proto.js';
 import type { Backend } from './backend.js';
-import { scheduledConnector } from './scheduled-connector.js';
+import { FAST_RECONNECT, scheduledConnector } from './scheduled-connector.js';
 
 /** A `--target` that cannot be used: unreachable, or not serving proto/loadtest.proto. */
 export class TargetError extends Error {
@@ -66,7 +66,7 @@ export class TargetBackend implements Backend {
   }
 
   connector(scheduler: Scheduler, history: History) {
-    return scheduledConnector(new GrpcConnector(), scheduler, history);
+    return scheduledConnector(new GrpcConnector(FAST_RECONNECT), scheduler, history);
   }
 
   async settleOpenConnections(i: number, atMost: number, timeoutMs: number): Promise<number> {

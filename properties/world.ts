@@ -1,13 +1,12 @@
 import type { Scheduler } from 'fast-check';
-import { PoolClient } from '../src/client/pool-client.js';
+import type { PoolClient } from '../src/client/pool-client.js';
 import { History } from '../src/harness/history.js';
-import type { ConnectionPool, ConnectionPoolOptions } from '../src/pool/connection-pool.js';
+import { LoadTestMetrics } from '../src/metrics/load-test-metrics.js';
+import type { ConnectionPool } from '../src/pool/connection-pool.js';
 import type { PoolStats } from '../src/pool/pool-stats.js';
 import { type Backend, CALL_DEADLINE_MS } from './backend.js';
-import { type Observed, outcomeOfError } from './outcomes.js';
-
-/** Makes the pool under test: the real `ConnectionPool` or a known-broken variant of it. */
-export type PoolFactory = (options: ConnectionPoolOptions) => ConnectionPool;
+import { ModelDisagreement, type Observed, outcomeOfError } from './outcomes.js';
+import { REAL_STACK, type Stack } from './stack.js';
 
 /** One request of a wave, as it ended. */
 export interface WaveRequestResult {
@@ -17,6 +16,12 @@ export interface WaveRequestResult {
   readonly outcome: Observed;
   readonly elapsedMs: number;
 }
+
+/** Longest one step may take: live calls have a 3 s deadline, plus drains and a loaded machine. */
+const STEP_LIMIT_MS = { live: 15_000, simulated: 1_000 } as const;
+
+/** Longest the end-of-run teardown waits for the pool to close (the simulated layer has no I/O to wait for). */
+const DISPOSE_LIMIT_MS = { live: 5_000, simulated: 500 } as const;
 
 export type Settled<T> = { ok: true; value: T } | { ok: false; outcome: Observed; error: unknown };
 
@@ -28,6 +33,8 @@ export class World {
   readonly history = new History();
   readonly pool: ConnectionPool;
   readonly clients: PoolClient[];
+  /** Every client records here: its counts must agree with the clients' own. */
+  readonly metrics = new LoadTestMetrics();
   readonly waves = new Map<number, Promise<WaveRequestResult[]>>();
   /** The last stats read, to check that counters never go backwards. */
   lastStats: PoolStats | undefined;
@@ -36,11 +43,15 @@ export class World {
   constructor(
     readonly backend: Backend,
     readonly scheduler: Scheduler,
-    makePool: PoolFactory,
+    stack: Stack,
     readonly runId: string,
   ) {
-    this.pool = makePool({ connector: backend.connector(scheduler, this.history), name: `run-${runId}` });
-    this.clients = backend.addresses.map((a) => new PoolClient(a, { pool: this.pool, deadlineMs: CALL_DEADLINE_MS }));
+    const connector = backend.connector(scheduler, this.history);
+    const makePool = stack.makePool ?? REAL_STACK.makePool;
+    const makeClient = stack.makeClient ?? REAL_STACK.makeClient;
+    this.pool = makePool({ connector: stack.wrapConnector?.(connector) ?? connector, name: `run-${runId}` });
+    const options = { pool: this.pool, deadlineMs: CALL_DEADLINE_MS, metrics: this.metrics };
+    this.clients = backend.addresses.map((a) => makeClient(a, options));
   }
 
   address(i: number): string {
@@ -60,9 +71,9 @@ export class World {
     return `${this.runId}-${this.#nextRequest++}`;
   }
 
-  /** Runs `promise` to completion, letting the scheduler release whatever it needs meanwhile. */
-  async settle<T>(promise: Promise<T>): Promise<Settled<T>> {
-    return this.scheduler.waitFor(
+  /** Runs `promise` to completion (see `bounded`), as a result or the model's word for its error. */
+  settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+    return this.bounded(
       promise.then(
         (value): Settled<T> => ({ ok: true, value }),
         (error: unknown): Settled<T> => ({ ok: false, outcome: outcomeOfError(error), error }),
@@ -70,12 +81,41 @@ export class World {
     );
   }
 
+  /**
+   * Waits for `promise`, letting the scheduler release whatever it needs meanwhile. A step that
+   * never settles (a drain waiting on a lease that is never released) fails the run at once with a
+   * clear message instead of hanging until the property's timeout.
+   */
+  async bounded<T>(promise: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const limitMs = STEP_LIMIT_MS[this.backend.layer];
+    const hung = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ModelDisagreement(`a step did not settle within ${limitMs} ms (hung)`)), limitMs);
+    });
+    try {
+      return await Promise.race([this.scheduler.waitFor(promise), hung]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Tears everything down, whatever state the run left it in. */
   async dispose(): Promise<void> {
-    // Release every task the scheduler still holds, so that nothing waits on it forever.
+    // Release every task the scheduler still holds, so that nothing waits on it forever, but do not
+    // wait forever either: a pool whose close never finishes (a lease never released) is a failure.
     const closing = this.pool.close().catch(() => undefined);
     const waves = Promise.allSettled([...this.waves.values()]);
-    await this.scheduler.waitFor(Promise.all([closing, waves]));
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<'gave-up'>((resolve) => {
+      timer = setTimeout(() => resolve('gave-up'), DISPOSE_LIMIT_MS[this.backend.layer]);
+    });
+    const outcome = await Promise.race([this.scheduler.waitFor(Promise.all([closing, waves])), gaveUp]);
+    clearTimeout(timer);
     await this.backend.dispose();
+    if (outcome === 'gave-up') {
+      throw new ModelDisagreement(
+        `the pool's close() did not finish within ${DISPOSE_LIMIT_MS[this.backend.layer]} ms (a lease never released, or a drain that never ends)`,
+      );
+    }
   }
 }

@@ -1,5 +1,8 @@
 import path from 'node:path';
-import { checkPoolProperty, type Layer, type PropertyResult } from '../../properties/pool-property.js';
+import { findProperty, type PropertyDefinition } from '../../properties/catalog.js';
+import type { Layer, PropertyResult } from '../../properties/check-runner.js';
+import { KEYS_PROPERTY } from '../../properties/keys-property.js';
+import { POOL_PROPERTY } from '../../properties/pool-property.js';
 import { toFailureFile } from '../../properties/replay.js';
 import { findVariant } from '../../properties/variants/index.js';
 import { writeFailureFile } from '../harness/failure-file.js';
@@ -12,6 +15,9 @@ import { runMain, UsageError } from './usage-error.js';
 
 /** Runs per batch: a batch is the unit of work shards split (and of progress reporting). */
 const BATCH_RUNS: Record<Layer, number> = { live: 40, simulated: 1_000 };
+
+/** Which property each batch runs, in turn: the model property three times out of four. */
+const FUZZ_MIX = [POOL_PROPERTY, POOL_PROPERTY, POOL_PROPERTY, KEYS_PROPERTY] as const;
 
 const HELP = `Usage: npm run fuzz -- --time D [options]
 
@@ -31,6 +37,7 @@ Exit: 0 nothing failed, 1 a property failed, 2 bad usage.`;
 
 export interface BatchReport {
   readonly batch: number;
+  readonly property: string;
   readonly seed: number;
   readonly layer: Layer;
   readonly runs: number;
@@ -91,8 +98,10 @@ runMain(async () => {
 
   for (let j = 0; elapsed() < budgetMs; j++) {
     const batch = shardBatch(shard, j);
+    // Batches cycle through the layers, and through FUZZ_MIX for the property.
     const layer = layers[j % layers.length] as Layer;
-    const result: PropertyResult = await checkPoolProperty({
+    const property = findProperty(FUZZ_MIX[Math.floor(j / layers.length) % FUZZ_MIX.length] as string) as PropertyDefinition;
+    const result: PropertyResult = await property.check({
       layer,
       seed: batchSeed(seed, batch),
       runs: BATCH_RUNS[layer],
@@ -109,6 +118,7 @@ runMain(async () => {
     }
     batches.push({
       batch,
+      property: result.property,
       seed: result.seed,
       layer,
       runs: result.runs,
@@ -142,7 +152,7 @@ runMain(async () => {
       `fuzz shard ${shard.index}/${shard.count}`,
       batches.map((b) => ({
         name: `batch ${b.batch} [${b.layer}] seed ${b.seed}`,
-        classname: 'pool-matches-model',
+        classname: b.property,
         timeSeconds: b.wallMs / 1000,
         failure: b.passed
           ? undefined

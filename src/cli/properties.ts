@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { checkPoolProperty, type Layer, type PropertyResult } from '../../properties/pool-property.js';
+import { PROPERTIES } from '../../properties/catalog.js';
+import type { Layer, PropertyResult } from '../../properties/check-runner.js';
 import { regressionFiles, replayFile, toFailureFile } from '../../properties/replay.js';
 import { TargetError } from '../../properties/target-backend.js';
 import { findVariant, VARIANTS } from '../../properties/variants/index.js';
@@ -13,13 +14,15 @@ const DEFAULT_RUNS: Record<Layer, number> = { live: 200, simulated: 3_000 };
 
 const HELP = `Usage: npm run properties -- [options]
 
-Checks the connection pool against its reference model with generated command sequences:
-first the regression corpus (properties/regressions/), then new random runs, per layer.
+Checks the connection pool with generated, scheduled interleavings: first the regression corpus
+(properties/regressions/), then new random runs of each property on each layer:
+${PROPERTIES.map((p) => `  ${p.name}: ${p.description}`).join('\n')}
 
   --layer live|simulated|all   which layer(s) to run (default all)
   --runs N                     runs per layer (default live ${DEFAULT_RUNS.live}, simulated ${DEFAULT_RUNS.simulated})
   --seed S                     seed (default: fresh, printed first)
-  --path P                     fast-check replay path (needs --seed and one --layer)
+  --path P                     fast-check replay path (needs --seed, one --layer, one --property)
+  --property NAME              run only this property
   --time D                     time budget (30s, 10m, 1h), split over the layers
   --max-commands N             most commands per run (default 12)
   --against VARIANT            run against a known-broken pool (see --list-variants)
@@ -36,6 +39,7 @@ Exit: 0 all passed, 1 a property failed, 2 bad usage.`;
 runMain(async () => {
   const { values } = parseOptions(process.argv.slice(2), {
     layer: { type: 'string', default: 'all' },
+    property: { type: 'string' },
     runs: { type: 'string' },
     seed: { type: 'string' },
     path: { type: 'string' },
@@ -65,8 +69,13 @@ runMain(async () => {
     throw new UsageError('--target runs the live layer; it cannot go with --layer simulated');
   const layers: Layer[] = targets ? ['live'] : values.layer === 'all' ? ['live', 'simulated'] : [values.layer as Layer];
   const seed = values.seed !== undefined ? parseInteger(values.seed, '--seed', -(2 ** 31), 2 ** 31 - 1) : freshSeed();
-  if (values.path !== undefined && (values.seed === undefined || layers.length !== 1)) {
-    throw new UsageError('--path replays one case: give it with --seed and a single --layer');
+  if (values.property !== undefined && !PROPERTIES.some((p) => p.name === values.property)) {
+    throw new UsageError(
+      `--property: no property named "${values.property}" (known: ${PROPERTIES.map((p) => p.name).join(', ')})`,
+    );
+  }
+  if (values.path !== undefined && (values.seed === undefined || layers.length !== 1 || values.property === undefined)) {
+    throw new UsageError('--path replays one case: give it with --seed, a single --layer and --property');
   }
   const runs = values.runs !== undefined ? parseInteger(values.runs, '--runs', 1) : undefined;
   const timeMs = values.time !== undefined ? parseDuration(values.time, '--time') : undefined;
@@ -100,26 +109,32 @@ runMain(async () => {
   }
 
   const results: PropertyResult[] = [];
+  const properties = PROPERTIES.filter((p) => (!targets || p.supportsTarget) && (!values.property || p.name === values.property));
+  const shareMs = timeMs === undefined ? undefined : timeMs / (layers.length * properties.length);
   for (const layer of layers) {
-    const result = await checkPoolProperty({
-      layer,
-      seed,
-      path: values.path,
-      runs: runs ?? DEFAULT_RUNS[layer],
-      timeLimitMs: timeMs === undefined ? undefined : timeMs / layers.length,
-      maxCommands,
-      variant,
-      targets,
-    }).catch((error: unknown) => {
-      if (error instanceof TargetError) throw new UsageError(error.message);
-      throw error;
-    });
-    results.push(result);
-    console.log(resultLine(result));
-    if (!result.passed) {
-      failed = true;
-      console.log(failureDetails(result));
-      written.push(await writeFailureFile(values['failures-dir'], toFailureFile(result)));
+    for (const property of properties) {
+      const result = await property
+        .check({
+          layer,
+          seed,
+          path: values.path,
+          runs: runs ?? DEFAULT_RUNS[layer],
+          timeLimitMs: shareMs,
+          maxCommands,
+          variant,
+          targets,
+        })
+        .catch((error: unknown) => {
+          if (error instanceof TargetError) throw new UsageError(error.message);
+          throw error;
+        });
+      results.push(result);
+      console.log(resultLine(result));
+      if (!result.passed) {
+        failed = true;
+        console.log(failureDetails(result));
+        written.push(await writeFailureFile(values['failures-dir'], toFailureFile(result)));
+      }
     }
   }
   if (values.json) await writeFileAtomic(values.json, `${JSON.stringify({ seed, results }, null, 2)}\n`);

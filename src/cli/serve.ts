@@ -3,7 +3,9 @@ import { TestServer } from '../server/test-server.js';
 import { parseInteger, parseOptions } from './parse-options.js';
 import { runMain, UsageError } from './usage-error.js';
 
-const HELP = `Usage: npm run serve -- [--port N] [--host 127.0.0.1|::1|localhost] [--tls]
+const HELP = `Usage: npm run serve -- [--port N] [--host ADDR] [--tls]
+
+--host takes a loopback address: 127.0.0.0/8, ::1 or localhost (default 127.0.0.1).
 
 Starts the test server (load-test service + grpc.health.v1) and prints its address on the first
 line of stdout. Port 0 (the default) lets the OS pick a free port. Stops on SIGINT/SIGTERM.`;
@@ -20,7 +22,7 @@ runMain(async () => {
     return 0;
   }
   const port = parseInteger(values.port, '--port', 0, 65_535);
-  const host = values.host as '127.0.0.1';
+  const host = values.host;
   const server = await TestServer.start({ port, host, tls: values.tls }).catch((error: unknown) => {
     throw error instanceof InvalidServerOptionsError ? new UsageError(error.message) : error;
   });

@@ -49,10 +49,10 @@ describe('PoolClient', () => {
 
   it('fails a call to a port nobody listens on with UNAVAILABLE, counted as failed', async () => {
     const s = await server();
-    const port = s.port;
+    const address = s.address;
     await s.close();
     const metrics = new LoadTestMetrics();
-    const client = new PoolClient(`127.0.0.1:${port}`, { pool: ownPool(), metrics });
+    const client = new PoolClient(address, { pool: ownPool(), metrics });
     await expect(client.call({}, { deadlineMs: 2_000 })).rejects.toMatchObject({ status: grpc.status.UNAVAILABLE });
     expect(metrics.counts()).toMatchObject({ totalRequests: 1, failedRequests: 1 });
   });

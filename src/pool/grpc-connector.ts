@@ -3,6 +3,7 @@ import { service as healthService } from 'grpc-health-check';
 import { type LoadTestClient, loadTestProto } from '../proto/load-test-proto.js';
 import type { Connection, Connector, ConnectTarget, HealthStatus, UnaryReply, UnaryRequest } from './connector.js';
 import { GrpcStatusError } from './errors.js';
+import { type ChannelOptionValues, canonicalChannelOptions } from './pool-key.js';
 
 /** A connection made by `GrpcConnector`: one grpc-js channel shared by the service and health stubs. */
 export interface GrpcConnection extends Connection {
@@ -44,11 +45,21 @@ function healthClientCtor(): HealthClientConstructor {
  */
 export class GrpcConnector implements Connector<GrpcConnection> {
   #nextId = 1;
+  readonly #defaults: ChannelOptionValues;
+
+  /**
+   * @param defaultChannelOptions applied to every channel under the key's own options (which win),
+   *   e.g. `grpc.max_reconnect_backoff_ms` to reconnect sooner after a server restart.
+   */
+  constructor(defaultChannelOptions: ChannelOptionValues = {}) {
+    this.#defaults = canonicalChannelOptions(defaultChannelOptions);
+  }
 
   async connect(target: ConnectTarget): Promise<GrpcConnection> {
     const { Client } = loadTestProto();
     const credentials = target.credentials ?? grpc.credentials.createInsecure();
     const client = new Client(target.address, credentials, {
+      ...this.#defaults,
       ...target.channelOptions,
       'grpc.use_local_subchannel_pool': 1,
     });

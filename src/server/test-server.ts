@@ -21,8 +21,12 @@ export type { ServingStatus } from 'grpc-health-check';
 export type TestServerState = 'running' | 'stopped' | 'killed' | 'closed';
 
 export interface TestServerOptions {
-  /** Interface to listen on. Loopback only; default `127.0.0.1`. */
-  host?: '127.0.0.1' | '::1' | 'localhost';
+  /**
+   * Loopback address to listen on: an address in 127.0.0.0/8, `::1` or `localhost`. Default: a
+   * random address in 127.0.0.0/8, so that a client of another test (or process) still retrying
+   * a server it lost cannot reach this one when the OS hands out the same port again.
+   */
+  host?: string;
   /** Port to listen on; default 0, the OS picks a free one. */
   port?: number;
   /** Serve TLS with the loopback test certificate in proto/testdata (default: plaintext). */
@@ -65,7 +69,7 @@ export class TestServer {
   #generation = 0;
 
   private constructor(options: TestServerOptions) {
-    this.host = options.host ?? '127.0.0.1';
+    this.host = options.host ?? randomLoopbackHost();
     this.#port = options.port ?? 0;
     this.tls = options.tls ?? false;
     this.#maxDelayMs = options.maxDelayMs ?? 60_000;
@@ -276,10 +280,22 @@ function validateOptions(options: TestServerOptions): void {
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) {
     throw new InvalidServerOptionsError(`port must be an integer in 0..65535 (0 lets the OS pick); got ${String(port)}`);
   }
-  if (host !== undefined && !['127.0.0.1', '::1', 'localhost'].includes(host)) {
-    throw new InvalidServerOptionsError(`host must be a loopback address (127.0.0.1, ::1 or localhost); got ${host}`);
+  if (host !== undefined && !isLoopback(host)) {
+    throw new InvalidServerOptionsError(`host must be a loopback address (127.0.0.0/8, ::1 or localhost); got ${host}`);
   }
   if (maxDelayMs !== undefined && (!Number.isFinite(maxDelayMs) || maxDelayMs < 0)) {
     throw new InvalidServerOptionsError(`maxDelayMs must be a non-negative number; got ${String(maxDelayMs)}`);
   }
+}
+
+/** A random address in 127.0.0.0/8 (never .0 or .255 in the last octet). */
+export function randomLoopbackHost(): string {
+  const octet = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo + 1));
+  return `127.${octet(0, 255)}.${octet(0, 255)}.${octet(1, 254)}`;
+}
+
+function isLoopback(host: string): boolean {
+  if (host === '::1' || host === 'localhost') return true;
+  const parts = host.split('.');
+  return parts.length === 4 && parts[0] === '127' && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
 }

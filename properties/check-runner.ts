@@ -1,0 +1,146 @@
+import fc from 'fast-check';
+import { describeError } from './outcomes.js';
+import type { BrokenVariant } from './variants/index.js';
+
+export type Layer = 'live' | 'simulated';
+
+/** Options of one property check; every field optional with the default given. */
+export interface PropertyConstraints {
+  /** Default `simulated`. */
+  readonly layer?: Layer;
+  /** Runs to try (default 100); with `timeLimitMs`, the most to try. */
+  readonly runs?: number;
+  /** Default: fresh, from fast-check. */
+  readonly seed?: number;
+  /** fast-check's replay path of a failing run (with `seed`). */
+  readonly path?: string;
+  /** The commands' replay path (fc.commands `replayPath`), to replay the exact shrunk commands. */
+  readonly commandsReplayPath?: string;
+  /** Stop trying new runs after this long (the budget is never overrun by more than one run). */
+  readonly timeLimitMs?: number;
+  /** Most commands in one run (default 12). */
+  readonly maxCommands?: number;
+  /** Servers per run (default 2). */
+  readonly addresses?: number;
+  /** Run against a known-broken pool instead of the real one. */
+  readonly variant?: BrokenVariant;
+  /** Run the live layer against these servers (host:port) instead of embedded ones. */
+  readonly targets?: readonly string[];
+  /** Skip shrinking (fuzzing a time budget: report the first failure as found). */
+  readonly noShrink?: boolean;
+}
+
+/** What a property run found, as plain data (it goes into reports and failure files). */
+export interface PropertyResult {
+  readonly property: string;
+  readonly layer: Layer;
+  readonly variant: string | undefined;
+  readonly passed: boolean;
+  readonly interrupted: boolean;
+  readonly runs: number;
+  readonly seed: number;
+  readonly wallMs: number;
+  /** fast-check's path to the shrunk counterexample (with `seed`). */
+  readonly path: string | undefined;
+  readonly commandsReplayPath: string | undefined;
+  /** The shrunk counterexample as readable steps. */
+  readonly counterexample: string[] | undefined;
+  /** The steps of the last case run (for a replay: the case the seed and path named, pass or fail). */
+  readonly lastSteps: string[] | undefined;
+  readonly error: string | undefined;
+  readonly shrinks: number;
+  readonly fastCheckVersion: string;
+  readonly constraints: { maxCommands: number; addresses: number; runs: number };
+}
+
+/** The pool property's options (the same as every property's). */
+export type PoolPropertyConstraints = PropertyConstraints;
+
+interface RunCheckOptions {
+  readonly name: string;
+  readonly layer: Layer;
+  readonly constraints: PropertyConstraints;
+  readonly runs: number;
+  readonly shape: PropertyResult['constraints'];
+  readonly onDone?: () => void;
+  /** The readable steps of the last case the property ran. */
+  readonly lastCase?: () => string;
+}
+
+/**
+ * Runs `body`, then `teardown` whatever happened. If both fail, the body's error is the one
+ * reported (a teardown that fails because the body left things broken must not hide why).
+ */
+export async function firstErrorWins(body: () => Promise<void>, teardown: () => Promise<void>): Promise<void> {
+  let failure: { error: unknown } | undefined;
+  try {
+    await body();
+  } catch (error) {
+    failure = { error };
+  }
+  try {
+    await teardown();
+  } catch (error) {
+    failure ??= { error };
+  }
+  if (failure) throw failure.error;
+}
+
+/**
+ * Checks `property` with fast-check (seed, path, run count, time budget, no-shrink for fuzzing)
+ * and turns the outcome into a `PropertyResult`: plain data for reports and failure files.
+ */
+export async function runCheck<T extends unknown[]>(
+  property: fc.IAsyncPropertyWithHooks<T>,
+  o: RunCheckOptions,
+): Promise<PropertyResult> {
+  const c = o.constraints;
+  const started = performance.now();
+  const plugins = [fc.timeout(o.layer === 'live' ? 60_000 : 15_000)];
+  if (c.timeLimitMs !== undefined) plugins.push(fc.interruptAfterTimeLimit(c.timeLimitMs));
+  const details = await fc
+    .check(property, { numRuns: o.runs, seed: c.seed, path: c.path, endOnFailure: c.noShrink ?? false, plugins })
+    .finally(() => o.onDone?.());
+  const wallMs = performance.now() - started;
+  const failure = details.failed ? details.counterexample : undefined;
+  // The last generated value holds the steps (commands, or a list of steps with readable toString).
+  const stepsText = failure ? String((failure as unknown[])[(failure as unknown[]).length - 1]) : undefined;
+  return {
+    property: o.name,
+    layer: o.layer,
+    variant: c.variant?.name,
+    passed: !details.failed,
+    interrupted: details.interrupted,
+    runs: details.numRuns,
+    seed: details.seed,
+    wallMs,
+    path: details.counterexamplePath ?? undefined,
+    commandsReplayPath: stepsText ? /replayPath="([^"]*)"/.exec(stepsText)?.[1] : undefined,
+    counterexample: stepsText ? readableSteps(stepsText) : undefined,
+    lastSteps: o.lastCase?.() ? readableSteps(o.lastCase()) : undefined,
+    error: details.failed ? describeError(details.errorInstance) : undefined,
+    shrinks: details.numShrinks,
+    fastCheckVersion: fc.__version,
+    constraints: o.shape,
+  };
+}
+
+/** `add(0),wave(...) /*replayPath="..."*\/` -> ['add(0)', 'wave(...)']. */
+export function readableSteps(commandsText: string): string[] {
+  const body = commandsText.replace(/\s*\/\*replayPath=.*\*\/\s*$/, '');
+  const steps: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const ch of body) {
+    if (ch === ',' && depth === 0) {
+      if (current.trim()) steps.push(current.trim());
+      current = '';
+      continue;
+    }
+    if (ch === '(' || ch === '[') depth++;
+    if (ch === ')' || ch === ']') depth--;
+    current += ch;
+  }
+  if (current.trim()) steps.push(current.trim());
+  return steps;
+}

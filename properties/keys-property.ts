@@ -1,0 +1,104 @@
+import fc from 'fast-check';
+import { History } from '../src/harness/history.js';
+import { ConnectionPool } from '../src/pool/connection-pool.js';
+import type { ChannelOptionValues } from '../src/pool/pool-key.js';
+import { type Backend, CALL_DEADLINE_MS } from './backend.js';
+import { firstErrorWins, type PropertyConstraints, type PropertyResult, runCheck } from './check-runner.js';
+import { CLOSE_SETTLE_MS } from './invariants.js';
+import { LiveBackend } from './live-backend.js';
+import { ModelDisagreement } from './outcomes.js';
+import { SimulatedBackend } from './simulated-backend.js';
+
+export const KEYS_PROPERTY = 'keys-isolate';
+
+/** Channel option sets the gets choose from: keys that differ only in options. */
+const OPTION_SETS: readonly ChannelOptionValues[] = [
+  {},
+  { 'grpc.primary_user_agent': 'keys-a' },
+  { 'grpc.primary_user_agent': 'keys-b' },
+];
+
+/** One get (with a call on the connection) of an address with an option set. */
+class GetStep {
+  constructor(
+    readonly address: number,
+    readonly options: number,
+  ) {}
+  toString(): string {
+    return `get(${this.address}, options=${this.options})`;
+  }
+}
+
+/**
+ * Keys and isolation: concurrent gets of a few addresses with a few option sets, in an order the
+ * scheduler picks. Afterwards the pool holds one connection per distinct (address, options), and
+ * each server, by its own count, holds exactly one open connection per option set used on it.
+ */
+export async function checkKeysProperty(c: PropertyConstraints = {}): Promise<PropertyResult> {
+  const layer = c.layer ?? 'simulated';
+  const addresses = c.addresses ?? 2;
+  const runs = c.runs ?? 100;
+  const maxSteps = c.maxCommands ?? 12;
+  const step = fc
+    .record({ address: fc.integer({ min: 0, max: addresses - 1 }), options: fc.integer({ min: 0, max: OPTION_SETS.length - 1 }) })
+    .map((r) => new GetStep(r.address, r.options));
+  let runNo = 0;
+  let lastCase = '';
+  const property = fc.asyncProperty(fc.scheduler(), fc.array(step, { minLength: 1, maxLength: maxSteps }), async (s, steps) => {
+    const backend: Backend = layer === 'live' ? await LiveBackend.start(addresses) : new SimulatedBackend(addresses);
+    const history = new History();
+    const scheduled = backend.connector(s, history);
+    const connector = c.variant?.wrapConnector?.(scheduled) ?? scheduled;
+    const pool = c.variant?.makePool?.({ connector, name: 'keys' }) ?? new ConnectionPool({ connector, name: 'keys' });
+    runNo += 1;
+    await firstErrorWins(
+      async () => {
+        await s.waitFor(
+          Promise.all(
+            steps.map((g, k) =>
+              pool.withConnection(backend.addresses[g.address] as string, { channelOptions: OPTION_SETS[g.options] }, (conn) =>
+                pool.connector.call(conn, { requestId: `keys-${runNo}-${k}` }, CALL_DEADLINE_MS),
+              ),
+            ),
+          ),
+        );
+        const distinct = new Set(steps.map((g) => `${g.address}/${g.options}`));
+        if (pool.size !== distinct.size)
+          throw new ModelDisagreement(`pool holds ${pool.size} keys for ${distinct.size} distinct (address, options)`);
+        const stats = pool.stats();
+        if (stats.created !== distinct.size || stats.reused !== steps.length - distinct.size) {
+          throw new ModelDisagreement(
+            `stats created ${stats.created}, reused ${stats.reused}; expected ${distinct.size}, ${steps.length - distinct.size}`,
+          );
+        }
+        for (let i = 0; i < addresses; i++) {
+          const expected = new Set(steps.filter((g) => g.address === i).map((g) => g.options)).size;
+          const open = await backend.settleOpenConnections(i, expected, CLOSE_SETTLE_MS);
+          if (open !== expected) {
+            throw new ModelDisagreement(
+              `server ${i} holds ${open} open connections; ${expected} option set(s) were used on it (one connection each)`,
+            );
+          }
+        }
+        await s.waitFor(pool.close());
+        for (let i = 0; i < addresses; i++) {
+          const open = await backend.settleOpenConnections(i, 0, CLOSE_SETTLE_MS);
+          if (open !== 0) throw new ModelDisagreement(`after close, server ${i} still holds ${open} open connections`);
+        }
+      },
+      async () => {
+        lastCase = String(steps);
+        await s.waitFor(pool.close());
+        await backend.dispose();
+      },
+    );
+  });
+  return runCheck(property, {
+    name: KEYS_PROPERTY,
+    layer,
+    constraints: c,
+    runs,
+    shape: { maxCommands: maxSteps, addresses, runs },
+    lastCase: () => lastCase,
+  });
+}
