@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { startTsWorker } from '../harness/ts-worker.js';
 import { LoadTestMetrics } from './load-test-metrics.js';
-import { summarize } from './metrics-summary.js';
+import { formatSummary, summarize } from './metrics-summary.js';
 
 const WORKER = new URL('../../test/fixtures/metrics-worker.ts', import.meta.url);
 
@@ -87,5 +87,18 @@ describe('LoadTestMetrics', () => {
     }
     await done;
     expect(reads).toBeGreaterThan(0);
+  });
+});
+
+describe('formatSummary', () => {
+  it('prints counts, success rate and latencies in ms, as the seed prints them', () => {
+    const metrics = new LoadTestMetrics();
+    // Values under 2048 us are exact in a 3-significant-digit HdrHistogram.
+    metrics.recordSuccess(500);
+    metrics.recordSuccess(1_500);
+    metrics.recordFailure(2_000);
+    expect(formatSummary('demo', summarize(metrics))).toBe(
+      'demo: 2/3 ok (66.7%), 1 failed | latency min 0.50ms avg 1.33ms p50 1.50ms p99 2.00ms max 2.00ms',
+    );
   });
 });
