@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TestEnvironment } from '../src/env/test-environment.js';
 import { runClosedLoop } from '../src/load/closed-loop.js';
-import { expectAllServedOnce, expectNothingOpen, expectServerConnections, printSummary, sendVia } from './support.js';
+import { expectAllServedOnce, expectServerConnections, inEnvironment, printSummary, sendVia } from './support.js';
 
 // Category 1: multiple concurrent clients. Clients are created concurrently over one pool.
 describe.each([
@@ -10,8 +9,7 @@ describe.each([
   ['test_100_concurrent_clients', 100, 2],
 ])('%s', (name, clients, perClient) => {
   it(`${name}: ${clients} clients x ${perClient} requests`, async () => {
-    const env = await TestEnvironment.start();
-    try {
+    await inEnvironment(async (env) => {
       const made = await Promise.all(Array.from({ length: clients }, async () => env.client()));
       const result = await runClosedLoop({ workers: clients, requestsPerWorker: perClient }, sendVia(made, name));
       expectAllServedOnce(env.server, name, result, clients * perClient);
@@ -19,9 +17,6 @@ describe.each([
       const s = printSummary(name, env);
       expect(s.totalRequests).toBe(clients * perClient);
       expect(s.activeClients).toBe(0);
-    } finally {
-      await env.dispose();
-    }
-    await expectNothingOpen(env.server);
+    });
   });
 });

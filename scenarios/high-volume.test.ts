@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { TestEnvironment } from '../src/env/test-environment.js';
 import { runFixedRate } from '../src/load/fixed-rate.js';
 import { runBursts } from '../src/load/shapes.js';
 import {
   expectAllServedOnce,
-  expectNothingOpen,
   expectSeedLatencyBounds,
   expectServerConnections,
+  inEnvironment,
   printSummary,
   sendVia,
 } from './support.js';
@@ -15,8 +14,7 @@ import {
 describe('high volume', () => {
   it('test_high_volume_sustained_load: 10 workers x 3 s at a 100 req/s target (open loop)', async () => {
     const name = 'test_high_volume_sustained_load';
-    const env = await TestEnvironment.start();
-    try {
+    await inEnvironment(async (env) => {
       const clients = Array.from({ length: 10 }, () => env.client());
       const r = await runFixedRate({ ratePerSec: 100, durationMs: 3_000, workers: 10 }, sendVia(clients, name));
       // The target is held by the schedule: exactly rate x duration requests, none sent far behind its slot.
@@ -28,24 +26,17 @@ describe('high volume', () => {
         `${name}: achieved ${r.achievedRatePerSec.toFixed(1)} req/s of 100 requested, max lateness ${r.maxLatenessMs.toFixed(1)} ms`,
       );
       expectSeedLatencyBounds(printSummary(name, env));
-    } finally {
-      await env.dispose();
-    }
-    await expectNothingOpen(env.server);
+    });
   });
 
   it('test_burst_traffic_pattern: 3 bursts x 50 requests', async () => {
     const name = 'test_burst_traffic_pattern';
-    const env = await TestEnvironment.start();
-    try {
+    await inEnvironment(async (env) => {
       const clients = Array.from({ length: 50 }, () => env.client());
       const r = await runBursts({ bursts: 3, size: 50 }, sendVia(clients, name));
       expectAllServedOnce(env.server, name, r, 150);
       expectServerConnections(env.server, 1);
       expectSeedLatencyBounds(printSummary(name, env));
-    } finally {
-      await env.dispose();
-    }
-    await expectNothingOpen(env.server);
+    });
   });
 });

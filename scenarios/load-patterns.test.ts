@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { TestEnvironment } from '../src/env/test-environment.js';
 import { runClosedLoop } from '../src/load/closed-loop.js';
 import { runRamp, runSpike } from '../src/load/shapes.js';
 import {
   expectAllServedOnce,
-  expectNothingOpen,
   expectSeedLatencyBounds,
   expectServerConnections,
+  inEnvironment,
   printSummary,
   sendVia,
 } from './support.js';
@@ -15,8 +14,7 @@ import {
 describe('load patterns', () => {
   it('test_gradual_ramp_up_pattern: 5 -> 10 -> 15 -> 20 clients', async () => {
     const name = 'test_gradual_ramp_up_pattern';
-    const env = await TestEnvironment.start();
-    try {
+    await inEnvironment(async (env) => {
       const clients = Array.from({ length: 50 }, () => env.client());
       const stages = await runRamp({ stages: [5, 10, 15, 20], requestsPerClient: 3 }, sendVia(clients, name));
       expect(stages.map((s) => [s.issued, s.succeeded])).toEqual([
@@ -28,16 +26,12 @@ describe('load patterns', () => {
       expectAllServedOnce(env.server, name, { issued: 150, succeeded: 150, failed: 0 }, 150);
       expectServerConnections(env.server, 1);
       expectSeedLatencyBounds(printSummary(name, env));
-    } finally {
-      await env.dispose();
-    }
-    await expectNothingOpen(env.server);
+    });
   });
 
   it('test_spike_and_cooldown_pattern: a spike of 50, then 10 sequential requests', async () => {
     const name = 'test_spike_and_cooldown_pattern';
-    const env = await TestEnvironment.start();
-    try {
+    await inEnvironment(async (env) => {
       const clients = Array.from({ length: 51 }, () => env.client());
       const { spike, cooldown } = await runSpike({ spikeClients: 50, cooldownRequests: 10 }, sendVia(clients, name));
       expect([spike.succeeded, cooldown.succeeded]).toEqual([50, 10]);
@@ -46,16 +40,12 @@ describe('load patterns', () => {
       expectServerConnections(env.server, 1);
       expect(env.pool.stats()).toMatchObject({ inFlight: 0, liveKeys: 1, created: 1 });
       expectSeedLatencyBounds(printSummary(name, env));
-    } finally {
-      await env.dispose();
-    }
-    await expectNothingOpen(env.server);
+    });
   });
 
   it('test_mixed_client_configurations: 10 default clients + 10 custom-pool clients', async () => {
     const name = 'test_mixed_client_configurations';
-    const env = await TestEnvironment.start();
-    try {
+    await inEnvironment(async (env) => {
       const custom = env.newPool('custom');
       const clients = [
         ...Array.from({ length: 10 }, () => env.client()),
@@ -67,9 +57,6 @@ describe('load patterns', () => {
       expectServerConnections(env.server, 2);
       expect([env.pool.stats().created, custom.stats().created]).toEqual([1, 1]);
       printSummary(name, env);
-    } finally {
-      await env.dispose();
-    }
-    await expectNothingOpen(env.server);
+    });
   });
 });

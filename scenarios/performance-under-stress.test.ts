@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { TestEnvironment } from '../src/env/test-environment.js';
 import { runClosedLoop } from '../src/load/closed-loop.js';
 import {
   expectAllServedOnce,
-  expectNothingOpen,
   expectSeedLatencyBounds,
   expectServerConnections,
+  inEnvironment,
   printSummary,
   sendVia,
 } from './support.js';
@@ -15,8 +14,7 @@ import {
 describe('performance under stress', () => {
   it('test_latency_under_concurrent_load: 50 clients x 5 requests', async () => {
     const name = 'test_latency_under_concurrent_load';
-    const env = await TestEnvironment.start();
-    try {
+    await inEnvironment(async (env) => {
       const clients = Array.from({ length: 50 }, () => env.client());
       const r = await runClosedLoop({ workers: 50, requestsPerWorker: 5 }, sendVia(clients, name));
       expectAllServedOnce(env.server, name, r, 250);
@@ -27,16 +25,12 @@ describe('performance under stress', () => {
       // min/max/avg are tracked correctly: the histogram agrees with the atomic counters (3 significant digits).
       expect(env.metrics.histogram.totalCount).toBe(s.totalRequests);
       expect(Math.abs(env.metrics.histogram.maxValue - s.maxLatencyUs)).toBeLessThanOrEqual(s.maxLatencyUs * 0.001 + 1);
-    } finally {
-      await env.dispose();
-    }
-    await expectNothingOpen(env.server);
+    });
   });
 
   it('test_throughput_measurement: 10 workers x 2 s, closed loop', async () => {
     const name = 'test_throughput_measurement';
-    const env = await TestEnvironment.start();
-    try {
+    await inEnvironment(async (env) => {
       const clients = Array.from({ length: 10 }, () => env.client());
       const r = await runClosedLoop({ workers: 10, durationMs: 2_000 }, sendVia(clients, name));
       // Every request is accounted for, on both sides; the rate itself is reported, not asserted.
@@ -48,9 +42,6 @@ describe('performance under stress', () => {
       console.log(
         `${name}: ${((r.issued / r.elapsedMs) * 1000).toFixed(0)} req/s over ${(r.elapsedMs / 1000).toFixed(2)} s (noisy shared machine; see npm run bench)`,
       );
-    } finally {
-      await env.dispose();
-    }
-    await expectNothingOpen(env.server);
+    });
   });
 });

@@ -1,14 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { TestEnvironment } from '../src/env/test-environment.js';
 import { runClosedLoop } from '../src/load/closed-loop.js';
-import { expectAllServedOnce, expectNothingOpen, expectServerConnections, printSummary, sendVia } from './support.js';
+import { expectAllServedOnce, expectServerConnections, inEnvironment, printSummary, sendVia } from './support.js';
 
 // Category 5: connection pooling under load. Efficiency is judged by the server's connection count.
 describe('pooling under load', () => {
   it('test_pool_efficiency_under_load: 30 workers x 10 requests, one connection', async () => {
     const name = 'test_pool_efficiency_under_load';
-    const env = await TestEnvironment.start();
-    try {
+    await inEnvironment(async (env) => {
       const clients = Array.from({ length: 30 }, () => env.client());
       const r = await runClosedLoop({ workers: 30, requestsPerWorker: 10 }, sendVia(clients, name));
       expectAllServedOnce(env.server, name, r, 300);
@@ -17,16 +15,12 @@ describe('pooling under load', () => {
       expect(env.pool.size).toBe(1);
       expect(env.pool.stats().reuseRate).toBeCloseTo(299 / 300, 10);
       printSummary(name, env);
-    } finally {
-      await env.dispose();
-    }
-    await expectNothingOpen(env.server);
+    });
   });
 
   it('test_pool_reuse_pattern_validation: 5 waves of 10 clients x 3, the same connection throughout', async () => {
     const name = 'test_pool_reuse_pattern_validation';
-    const env = await TestEnvironment.start();
-    try {
+    await inEnvironment(async (env) => {
       const answeredBy = new Set<string>();
       for (let wave = 0; wave < 5; wave++) {
         // New client objects each wave, as short-lived clients would be: the pool must still reuse.
@@ -43,9 +37,6 @@ describe('pooling under load', () => {
       }
       expect(answeredBy.size).toBe(1);
       printSummary(name, env);
-    } finally {
-      await env.dispose();
-    }
-    await expectNothingOpen(env.server);
+    });
   });
 });

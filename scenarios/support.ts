@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import type { PoolClient } from '../src/client/pool-client.js';
-import type { TestEnvironment } from '../src/env/test-environment.js';
+import { TestEnvironment } from '../src/env/test-environment.js';
 import type { LoadResult, RequestContext } from '../src/load/load-result.js';
 import { formatSummary, type MetricsSummary, summarize } from '../src/metrics/metrics-summary.js';
 import type { TestServer } from '../src/server/test-server.js';
@@ -56,4 +56,18 @@ export function expectSeedLatencyBounds(s: MetricsSummary): void {
 /** After dispose: the server holds no open connection (the leak check also looks at this process's handles). */
 export async function expectNothingOpen(server: TestServer): Promise<void> {
   await server.ledger.waitUntil((l) => l.openConnections === 0, 5_000, 'no open connections after the scenario');
+}
+
+/**
+ * Runs `scenario` in a fresh TestEnvironment, releases it whatever happens, then checks the server
+ * holds no open connection (the leak check also looks at this process's handles).
+ */
+export async function inEnvironment(scenario: (env: TestEnvironment) => Promise<void>): Promise<void> {
+  const env = await TestEnvironment.start();
+  try {
+    await scenario(env);
+  } finally {
+    await env.dispose();
+  }
+  await expectNothingOpen(env.server);
 }

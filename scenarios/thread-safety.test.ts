@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { TestEnvironment } from '../src/env/test-environment.js';
 import { startTsWorker } from '../src/harness/ts-worker.js';
 import { ConnectionPool } from '../src/pool/connection-pool.js';
 import type { PoolStats } from '../src/pool/pool-stats.js';
 import { TestServer } from '../src/server/test-server.js';
-import { expectNothingOpen, printSummary } from './support.js';
+import { expectNothingOpen, inEnvironment, printSummary } from './support.js';
 
 const LOAD_WORKER = new URL('../test/fixtures/load-worker.ts', import.meta.url);
 
@@ -49,8 +48,7 @@ describe('thread safety', () => {
 
   it('test_client_stats_concurrent_access: 20 health checks + 20 stats queries at once, and metrics shared by 4 worker_threads', async () => {
     const name = 'test_client_stats_concurrent_access';
-    const env = await TestEnvironment.start();
-    try {
+    await inEnvironment(async (env) => {
       const client = env.client();
       const reads: PoolStats[] = [];
       const ops: Promise<unknown>[] = [];
@@ -97,9 +95,6 @@ describe('thread safety', () => {
       // The main thread's pool plus one pool per worker.
       expect(env.server.ledger.snapshot().acceptedConnections).toBe(5);
       printSummary(name, env);
-    } finally {
-      await env.dispose();
-    }
-    await expectNothingOpen(env.server);
+    });
   });
 });
