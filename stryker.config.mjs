@@ -5,6 +5,9 @@ export default {
   vitest: { configFile: 'vitest.mutation.config.ts' },
   mutate: ['src/pool/**/*.ts', 'src/client/**/*.ts', 'src/metrics/**/*.ts', '!**/*.test.ts'],
   coverageAnalysis: 'perTest',
+  // Re-test only mutants whose code or tests changed since the last run (reports/stryker-incremental.json).
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
   concurrency: 2,
   timeoutMS: 20_000,
   reporters: ['html', 'json', 'clear-text', 'progress'],

@@ -1,6 +1,6 @@
 import { PoolError } from '../pool/errors.js';
 
-export { GrpcStatusError, STATUS_NAMES } from '../pool/errors.js';
+export { GrpcStatusError, statusName } from '../pool/errors.js';
 
 /** The client was closed; make a new one. */
 export class ClientClosedError extends PoolError {

@@ -90,4 +90,60 @@ describe('PoolClient', () => {
     const late = new PoolClient('127.0.0.1:1', { pool });
     await expect(late.call()).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
   });
+
+  it('names the shared pool, and closing it makes the next sharedPool() a new one', async () => {
+    const first = sharedPool();
+    expect(first.name).toBe('shared');
+    expect(sharedPool()).toBe(first);
+    await closeSharedPool();
+    expect(first.isClosed).toBe(true);
+    const second = sharedPool();
+    expect(second).not.toBe(first);
+    await closeSharedPool();
+    await closeSharedPool();
+  });
+
+  it('validates requests and options before sending anything', async () => {
+    const s = await server();
+    const pool = ownPool();
+    expect(() => new PoolClient(s.address, null as never)).toThrow('PoolClient options must be an object');
+    expect(() => new PoolClient(s.address, { pool: {} as never })).toThrow('pool must be a ConnectionPool');
+    const client = new PoolClient(s.address, { pool });
+    await expect(client.health(42 as never)).rejects.toThrow('health service name must be a string');
+    await expect(client.call({ requestId: '' })).rejects.toThrow('requestId must be a non-empty string');
+    await expect(client.call({ requestId: 7 as never })).rejects.toThrow('requestId must be a non-empty string');
+    await expect(client.call({ failCode: 1.5 })).rejects.toThrow(
+      'failCode must be a gRPC status code 1..16 (or 0 for none); got 1.5',
+    );
+    await expect(client.call({ failCode: -1 })).rejects.toThrow(/got -1$/);
+    await expect(client.call({ delayMs: Number.NaN })).rejects.toThrow('delayMs must be a non-negative number; got NaN');
+    // The edges are allowed: 16 is a status, 0 means none, and nothing invalid reached the server.
+    expect(s.ledger.snapshot().totalRequests).toBe(0);
+    await expect(client.call({ failCode: 16 })).rejects.toMatchObject({ status: 16 });
+    await expect(client.call({ failCode: 0 })).resolves.toMatchObject({ timesSeen: 1 });
+    expect(client.stats()).toMatchObject({ calls: 2, succeeded: 1, failed: 1 });
+  });
+
+  it('says which action a closed client refused', async () => {
+    const client = new PoolClient('127.0.0.1:1', { pool: ownPool() });
+    client.close();
+    await expect(client.call()).rejects.toThrow('cannot call: the client is closed');
+    await expect(client.health()).rejects.toThrow('cannot check health:');
+    expect(() => client.stats()).toThrow('cannot read stats:');
+  });
+
+  it('records a failed call with its real latency, and counts health checks', async () => {
+    const s = await server();
+    const metrics = new LoadTestMetrics();
+    const client = new PoolClient(s.address, { pool: ownPool(), metrics });
+    await client.health();
+    await client.health();
+    await expect(client.call({ delayMs: 60, failCode: 13 })).rejects.toMatchObject({ status: 13 });
+    const c = metrics.counts();
+    expect(c).toMatchObject({ totalRequests: 1, failedRequests: 1 });
+    // Measured in µs from before the call: at least the server's delay, well under the deadline.
+    expect(c.maxLatencyUs).toBeGreaterThanOrEqual(55_000);
+    expect(c.maxLatencyUs).toBeLessThan(5_000_000);
+    expect(client.stats().healthChecks).toBe(2);
+  });
 });

@@ -102,3 +102,30 @@ describe('formatSummary', () => {
     );
   });
 });
+
+describe('LoadTestMetrics in one thread', () => {
+  it('keeps the counts when another view attaches to the same buffer', () => {
+    const owner = new LoadTestMetrics();
+    owner.recordSuccess(700);
+    owner.recordFailure(900);
+    const view = LoadTestMetrics.attach(owner.buffer);
+    expect(view.counts()).toMatchObject({ totalRequests: 2, minLatencyUs: 700, maxLatencyUs: 900 });
+    view.recordSuccess(0);
+    expect(owner.counts()).toMatchObject({ totalRequests: 3, successfulRequests: 2, minLatencyUs: 0 });
+  });
+
+  it('tracks active clients and moves histograms between views', () => {
+    const a = new LoadTestMetrics();
+    a.clientStarted();
+    a.clientStarted();
+    a.clientFinished();
+    expect(a.counts().activeClients).toBe(1);
+    a.recordSuccess(1_000);
+    a.recordSuccess(2_000);
+    const b = LoadTestMetrics.attach(a.buffer);
+    b.mergeHistogram(a.exportHistogram());
+    expect(b.histogram.totalCount).toBe(2);
+    expect(b.histogram.maxValue).toBe(2_000);
+    expect(() => b.mergeHistogram(5 as never)).toThrow(/exportHistogram/);
+  });
+});

@@ -177,4 +177,70 @@ describe('ConnectionPool bookkeeping', () => {
     await expect(p.add('127.0.0.1:99999')).rejects.toMatchObject({ code: 'ERR_INVALID_ADDRESS' });
     await p.close();
   });
+
+  it('validates every constructor option, and names itself "pool" by default', () => {
+    expect(() => new ConnectionPool(null as never)).toThrow(/options must be an object/);
+    expect(() => new ConnectionPool({ connector: { connect: async () => ({}) } as never })).toThrow(/connector must implement/);
+    expect(() => new ConnectionPool({ name: 5 as never })).toThrow(/non-empty string/);
+    expect(new ConnectionPool({ connector: fakeConnector() }).name).toBe('pool');
+    expect(new ConnectionPool({ connector: fakeConnector() }).stats().reuseRate).toBe(0);
+  });
+
+  it('says which action was refused after close', async () => {
+    const p = new ConnectionPool({ connector: fakeConnector() });
+    await p.close();
+    await expect(p.get('127.0.0.1:1')).rejects.toThrow('cannot get a connection: the connection pool is closed');
+    await expect(p.add('127.0.0.1:1')).rejects.toThrow('cannot add an address:');
+    await expect(p.remove('127.0.0.1:1')).rejects.toThrow('cannot remove an address:');
+  });
+
+  it('never exposes a connection that finished connecting after close; it closes it instead', async () => {
+    let finishConnect: (() => void) | undefined;
+    const closed: number[] = [];
+    const connector: Connector = {
+      ...fakeConnector(),
+      connect: (t) =>
+        new Promise((resolve) => {
+          finishConnect = () => resolve({ id: 7, keyId: t.keyId, address: t.address });
+        }),
+      close: async (c) => {
+        closed.push(c.id);
+      },
+    };
+    const p = new ConnectionPool({ connector });
+    const getting = p.get('127.0.0.1:1');
+    await new Promise((r) => setImmediate(r));
+    const closing = p.close();
+    finishConnect?.();
+    await expect(getting).rejects.toThrow('cannot get a connection: the connection pool is closed');
+    await closing;
+    expect(closed).toEqual([7]);
+    expect(p.stats()).toMatchObject({ created: 1, closed: 1, liveKeys: 0, draining: 0 });
+  });
+
+  it('counts a lease released twice only once, and reports leases on draining connections', async () => {
+    const p = new ConnectionPool({ connector: fakeConnector() });
+    const a = await p.acquire('127.0.0.1:1');
+    const b = await p.acquire('127.0.0.1:1');
+    a.release();
+    a.release();
+    expect(p.stats().inFlight).toBe(1);
+    const removing = p.remove('127.0.0.1:1');
+    await new Promise((r) => setImmediate(r));
+    expect(p.stats()).toMatchObject({ inFlight: 1, draining: 1, liveKeys: 0 });
+    b.release();
+    expect(await removing).toBe(true);
+    expect(p.stats()).toMatchObject({ inFlight: 0, draining: 0, closed: 1 });
+  });
+
+  it('closes on `await using`', async () => {
+    let pool: ConnectionPool | undefined;
+    {
+      await using p = new ConnectionPool({ connector: fakeConnector() });
+      pool = p;
+      await p.add('127.0.0.1:1');
+    }
+    expect(pool.isClosed).toBe(true);
+    expect(pool.stats()).toMatchObject({ created: 1, closed: 1 });
+  });
 });

@@ -1,3 +1,5 @@
+import { status as grpcStatus } from '@grpc/grpc-js';
+
 /** Base class of every error the pool and its connector raise; `code` is stable and machine-readable. */
 export class PoolError extends Error {
   readonly code: string;
@@ -48,29 +50,13 @@ export class GrpcStatusError extends PoolError {
   readonly status: number;
   readonly details: string;
   constructor(status: number, details: string, method: string) {
-    super('ERR_GRPC_STATUS', `${method} failed with gRPC status ${status} (${STATUS_NAMES[status] ?? 'UNKNOWN'}): ${details}`);
+    super('ERR_GRPC_STATUS', `${method} failed with gRPC status ${status} (${statusName(status)}): ${details}`);
     this.status = status;
     this.details = details;
   }
 }
 
-/** gRPC status names by code, for messages. */
-export const STATUS_NAMES: Readonly<Record<number, string>> = {
-  0: 'OK',
-  1: 'CANCELLED',
-  2: 'UNKNOWN',
-  3: 'INVALID_ARGUMENT',
-  4: 'DEADLINE_EXCEEDED',
-  5: 'NOT_FOUND',
-  6: 'ALREADY_EXISTS',
-  7: 'PERMISSION_DENIED',
-  8: 'RESOURCE_EXHAUSTED',
-  9: 'FAILED_PRECONDITION',
-  10: 'ABORTED',
-  11: 'OUT_OF_RANGE',
-  12: 'UNIMPLEMENTED',
-  13: 'INTERNAL',
-  14: 'UNAVAILABLE',
-  15: 'DATA_LOSS',
-  16: 'UNAUTHENTICATED',
-};
+/** The name grpc-js gives a status code (`14` -> `UNAVAILABLE`); `UNKNOWN` for a code it does not know. */
+export function statusName(code: number): string {
+  return (grpcStatus as unknown as Record<number, string | undefined>)[code] ?? 'UNKNOWN';
+}

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
-import { type LoadTestClient, loadTestProto } from '../proto/load-test-proto.js';
+import { type CallResponseMessage, type LoadTestClient, loadTestProto } from '../proto/load-test-proto.js';
 import type { Connection, Connector, ConnectTarget, HealthStatus, UnaryReply, UnaryRequest } from './connector.js';
 import { GrpcStatusError } from './errors.js';
 import { type ChannelOptionValues, canonicalChannelOptions } from './pool-key.js';
@@ -95,9 +95,9 @@ export class GrpcConnector implements Connector<GrpcConnection> {
         new grpc.Metadata(),
         { deadline: Date.now() + deadlineMs },
         (error, response) => {
+          // grpc-js answers with either an error or a response.
           if (error) reject(new GrpcStatusError(error.code, error.details, 'Call'));
-          else if (!response) reject(new GrpcStatusError(grpc.status.INTERNAL, 'empty response', 'Call'));
-          else resolve(response);
+          else resolve(response as CallResponseMessage);
         },
       );
     });
@@ -111,7 +111,7 @@ export class GrpcConnector implements Connector<GrpcConnection> {
         { deadline: Date.now() + deadlineMs },
         (error, response) => {
           if (error) reject(new GrpcStatusError(error.code, error.details, 'Health.Check'));
-          else resolve(response?.status ?? 'UNKNOWN');
+          else resolve((response as { status: HealthStatus }).status);
         },
       );
     });

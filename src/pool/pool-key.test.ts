@@ -7,6 +7,7 @@ describe('normaliseAddress', () => {
     ['127.0.0.1:50051', '127.0.0.1:50051'],
     ['LocalHost:0080', 'localhost:80'],
     ['[::1]:9', '[::1]:9'],
+    ['[FE80::1]:65535', '[fe80::1]:65535'],
     [' 127.0.0.1:1 ', '127.0.0.1:1'],
   ])('%s -> %s', (input, expected) => {
     expect(normaliseAddress(input)).toBe(expected);
@@ -14,6 +15,8 @@ describe('normaliseAddress', () => {
 
   it.each([
     ['', /non-empty string/],
+    ['   ', /non-empty string/],
+    ['127.0.0.1:1 trailing', /not host:port/],
     [42, /non-empty string/],
     ['127.0.0.1', /not host:port/],
     ['127.0.0.1:0', /outside 1\.\.65535/],
@@ -50,7 +53,16 @@ describe('makePoolKey', () => {
 
   it('rejects malformed options with InvalidOptionsError', () => {
     const registry = new CredentialsRegistry();
-    expect(() => canonicalChannelOptions([])).toThrow(/must be an object/);
+    expect(() => canonicalChannelOptions([])).toThrow('channelOptions must be an object of name -> string|number; got an array');
+    expect(() => canonicalChannelOptions(null)).toThrow(/got null$/);
+    expect(() => canonicalChannelOptions('x')).toThrow(/got string x$/);
+    expect(() => canonicalChannelOptions({ ' ': 1 })).toThrow(/empty option name/);
+    expect(() => canonicalChannelOptions({ 'grpc.x': true })).toThrow(
+      'channel option grpc.x must be a string or a finite number; got boolean true',
+    );
+    expect(() => canonicalChannelOptions({ 'grpc.x': {} })).toThrow(/got an object$/);
+    expect(() => makePoolKey('127.0.0.1:1', null as never, registry)).toThrow(/key options must be an object; got null/);
+    expect(() => makePoolKey('127.0.0.1:1', { credentials: { _equals: 1 } as never }, registry)).toThrow(/ChannelCredentials/);
     expect(() => canonicalChannelOptions({ '': 1 })).toThrow(/empty option name/);
     expect(() => canonicalChannelOptions({ 'grpc.x': Number.NaN })).toThrow(/finite number/);
     expect(() => canonicalChannelOptions({ 'grpc.x': {} })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTIONS' }));
