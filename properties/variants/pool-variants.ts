@@ -57,12 +57,8 @@ export class DoubleReleaseOnErrorPool extends ConnectionPool {
     };
   }
 
-  override async withConnection<T>(
-    address: string,
-    options: KeyOptions | undefined,
-    use: (c: Connection) => Promise<T>,
-  ): Promise<T> {
-    const lease = await this.acquire(address, options);
+  override async withKey<T>(key: PoolKey, use: (c: Connection) => Promise<T>): Promise<T> {
+    const lease = await this.acquireKey(key);
     try {
       return await use(lease.connection);
     } catch (error) {

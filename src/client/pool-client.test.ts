@@ -107,6 +107,7 @@ describe('PoolClient', () => {
     const s = await server();
     const pool = ownPool();
     expect(() => new PoolClient(s.address, null as never)).toThrow('PoolClient options must be an object');
+    expect(() => new PoolClient(s.address, 'x' as never)).toThrow('PoolClient options must be an object');
     expect(() => new PoolClient(s.address, { pool: {} as never })).toThrow('pool must be a ConnectionPool');
     const client = new PoolClient(s.address, { pool });
     await expect(client.health(42 as never)).rejects.toThrow('health service name must be a string');

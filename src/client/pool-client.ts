@@ -3,7 +3,7 @@ import type { LoadTestMetrics } from '../metrics/load-test-metrics.js';
 import { ConnectionPool } from '../pool/connection-pool.js';
 import type { HealthStatus, UnaryReply } from '../pool/connector.js';
 import { InvalidOptionsError } from '../pool/errors.js';
-import type { KeyOptions } from '../pool/pool-key.js';
+import type { KeyOptions, PoolKey } from '../pool/pool-key.js';
 import type { PoolStats } from '../pool/pool-stats.js';
 import { ClientClosedError, InvalidDeadlineError, InvalidRequestError } from './errors.js';
 
@@ -64,7 +64,7 @@ export async function closeSharedPool(): Promise<void> {
 export class PoolClient {
   readonly address: string;
   readonly pool: ConnectionPool;
-  readonly #keyOptions: KeyOptions;
+  readonly #key: PoolKey;
   readonly #deadlineMs: number;
   readonly #metrics: LoadTestMetrics | undefined;
   #closed = false;
@@ -77,9 +77,9 @@ export class PoolClient {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionsError('PoolClient options must be an object');
     this.pool = options.pool ?? sharedPool();
     if (!(this.pool instanceof ConnectionPool)) throw new InvalidOptionsError('pool must be a ConnectionPool');
-    this.#keyOptions = { credentials: options.credentials, channelOptions: options.channelOptions };
-    // Validate the address and options now, not on the first call.
-    this.address = this.pool.keyOf(address, this.#keyOptions).address;
+    // Resolve (and so validate) the key once, not on every call.
+    this.#key = this.pool.keyOf(address, { credentials: options.credentials, channelOptions: options.channelOptions });
+    this.address = this.#key.address;
     this.#deadlineMs = checkDeadline(options.deadlineMs ?? DEFAULT_DEADLINE_MS);
     this.#metrics = options.metrics;
   }
@@ -93,9 +93,7 @@ export class PoolClient {
     this.#calls += 1;
     const started = performance.now();
     try {
-      const reply = await this.pool.withConnection(this.address, this.#keyOptions, (c) =>
-        this.pool.connector.call(c, request, deadlineMs),
-      );
+      const reply = await this.pool.withKey(this.#key, (c) => this.pool.connector.call(c, request, deadlineMs));
       this.#succeeded += 1;
       this.#metrics?.recordSuccess((performance.now() - started) * 1000);
       return reply;
@@ -112,7 +110,7 @@ export class PoolClient {
     if (typeof service !== 'string') throw new InvalidRequestError('health service name must be a string');
     const deadlineMs = checkDeadline(options.deadlineMs ?? this.#deadlineMs);
     this.#healthChecks += 1;
-    return this.pool.withConnection(this.address, this.#keyOptions, (c) => this.pool.connector.health(c, service, deadlineMs));
+    return this.pool.withKey(this.#key, (c) => this.pool.connector.health(c, service, deadlineMs));
   }
 
   stats(): ClientStats {

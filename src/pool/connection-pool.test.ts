@@ -180,6 +180,8 @@ describe('ConnectionPool bookkeeping', () => {
 
   it('validates every constructor option, and names itself "pool" by default', () => {
     expect(() => new ConnectionPool(null as never)).toThrow(/options must be an object/);
+    expect(() => new ConnectionPool('x' as never)).toThrow(/options must be an object/);
+    expect(() => new ConnectionPool({ connector: { close: async () => {} } as never })).toThrow(/connector must implement/);
     expect(() => new ConnectionPool({ connector: { connect: async () => ({}) } as never })).toThrow(/connector must implement/);
     expect(() => new ConnectionPool({ name: 5 as never })).toThrow(/non-empty string/);
     expect(new ConnectionPool({ connector: fakeConnector() }).name).toBe('pool');

@@ -110,9 +110,13 @@ export class ConnectionPool {
    * Like `get`, but holds the connection until `release()`: a `remove` or `close` waits for every
    * lease on the connection before closing it.
    */
-  async acquire(address: string, options?: KeyOptions): Promise<Lease> {
+  acquire(address: string, options?: KeyOptions): Promise<Lease> {
+    return this.acquireKey(this.keyOf(address, options));
+  }
+
+  /** `acquire` for a key already resolved with `keyOf` (what a client does once, not per call). */
+  async acquireKey(key: PoolKey): Promise<Lease> {
     this.assertOpen('get a connection');
-    const key = this.keyOf(address, options);
     for (;;) {
       const existing = this.entries.get(key.id);
       if (existing) {
@@ -132,8 +136,13 @@ export class ConnectionPool {
   }
 
   /** Runs `use` with the key's connection held, releasing it however `use` ends. */
-  async withConnection<T>(address: string, options: KeyOptions | undefined, use: (c: Connection) => Promise<T>): Promise<T> {
-    const lease = await this.acquire(address, options);
+  withConnection<T>(address: string, options: KeyOptions | undefined, use: (c: Connection) => Promise<T>): Promise<T> {
+    return this.withKey(this.keyOf(address, options), use);
+  }
+
+  /** `withConnection` for a key already resolved with `keyOf`. */
+  async withKey<T>(key: PoolKey, use: (c: Connection) => Promise<T>): Promise<T> {
+    const lease = await this.acquireKey(key);
     try {
       return await use(lease.connection);
     } finally {
