@@ -198,12 +198,17 @@ describe('ConnectionPool bookkeeping', () => {
 
   it('never exposes a connection that finished connecting after close; it closes it instead', async () => {
     let finishConnect: (() => void) | undefined;
+    let connectStarted: () => void = () => {};
+    const connecting = new Promise<void>((r) => {
+      connectStarted = r;
+    });
     const closed: number[] = [];
     const connector: Connector = {
       ...fakeConnector(),
       connect: (t) =>
         new Promise((resolve) => {
           finishConnect = () => resolve({ id: 7, keyId: t.keyId, address: t.address });
+          connectStarted();
         }),
       close: async (c) => {
         closed.push(c.id);
@@ -211,7 +216,7 @@ describe('ConnectionPool bookkeeping', () => {
     };
     const p = new ConnectionPool({ connector });
     const getting = p.get('127.0.0.1:1');
-    await new Promise((r) => setImmediate(r));
+    await connecting;
     const closing = p.close();
     finishConnect?.();
     await expect(getting).rejects.toThrow('cannot get a connection: the connection pool is closed');
@@ -228,7 +233,8 @@ describe('ConnectionPool bookkeeping', () => {
     a.release();
     expect(p.stats().inFlight).toBe(1);
     const removing = p.remove('127.0.0.1:1');
-    await new Promise((r) => setImmediate(r));
+    // remove takes the key's lock first; wait (microtask by microtask) until it starts draining.
+    for (let turns = 0; p.stats().draining === 0 && turns < 1_000; turns++) await Promise.resolve();
     expect(p.stats()).toMatchObject({ inFlight: 1, draining: 1, liveKeys: 0 });
     b.release();
     expect(await removing).toBe(true);
