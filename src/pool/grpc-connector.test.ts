@@ -75,4 +75,19 @@ describe('GrpcConnector', () => {
     expect(performance.now() - t0).toBeLessThan(2_000);
     await s.ledger.waitUntil((l) => l.openConnections === 0, 3_000, 'closed');
   });
+
+  it('a channel closed while backing off does not reconnect when its server returns (found by the nightly fuzz)', async () => {
+    const s = await TestServer.start();
+    cleanup.push(() => s.close());
+    await s.kill();
+    const connector = new GrpcConnector({ 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 300 });
+    const c = await connector.connect(target(s.address));
+    await expect(connector.call(c, { requestId: 'down' }, 1_000)).rejects.toMatchObject({ status: grpc.status.UNAVAILABLE });
+    await connector.close(c);
+    await s.restart();
+    // Several backoff periods: a closed channel must not connect (grpc-js 1.14 did, and held the socket).
+    await expect(s.ledger.waitUntil((l) => l.acceptedConnections > 0, 1_500, 'a connection')).rejects.toMatchObject({
+      code: 'ERR_LEDGER_WAIT_TIMEOUT',
+    });
+  });
 });

@@ -80,7 +80,12 @@ export class GrpcConnector implements Connector<GrpcConnection> {
       );
     }
     // The health stub rides on the same channel: closing the channel once closes both.
+    const subchannels = localSubchannels(channel);
     connection.client.close();
+    // grpc-js 1.14 idles only CONNECTING or READY subchannels when their channel closes: one that
+    // was backing off (TRANSIENT_FAILURE) reconnects when its backoff timer fires and holds the
+    // socket for good. Stop those timers (found by the nightly fuzz: stop, wave, remove, restart).
+    for (const subchannel of subchannels) subchannel.stopBackoff?.();
   }
 
   call(connection: GrpcConnection, request: UnaryRequest, deadlineMs: number): Promise<UnaryReply> {
@@ -116,4 +121,23 @@ export class GrpcConnector implements Connector<GrpcConnection> {
       );
     });
   }
+}
+
+interface InternalSubchannel {
+  stopBackoff?: () => void;
+}
+
+/**
+ * The subchannels of a channel's own (local) subchannel pool. This reads grpc-js internals
+ * (`internalChannel.subchannelPool.pool`); if they change shape it returns nothing, and the
+ * connector test that closes a channel while it backs off fails, naming the leak.
+ */
+function localSubchannels(channel: unknown): InternalSubchannel[] {
+  const pool = (
+    channel as unknown as {
+      internalChannel?: { subchannelPool?: { pool?: Record<string, Array<{ subchannel?: InternalSubchannel }>> } };
+    }
+  ).internalChannel?.subchannelPool?.pool;
+  if (!pool) return [];
+  return Object.values(pool).flatMap((entries) => entries.flatMap((e) => (e.subchannel ? [e.subchannel] : [])));
 }
