@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { initialModel, type PoolModel } from '../models/pool-model.js';
-import { checkEveryOpSettlesOnce } from '../src/harness/checkers.js';
-import type { Backend } from './backend.js';
+import { checkEveryOpSettlesOnce, checkLatencyBound } from '../src/harness/checkers.js';
+import { type Backend, CALL_DEADLINE_MS, SETTLE_TOLERANCE_MS } from './backend.js';
 import { firstErrorWins, type PoolPropertyConstraints, type PropertyResult, runCheck } from './check-runner.js';
 import { ClosePoolCommand, checkMetricsAgreeWithClients, commandArbitraries, settleWaves } from './commands.js';
 import { CLOSE_SETTLE_MS } from './invariants.js';
@@ -75,8 +75,15 @@ async function finalChecks(m: PoolModel, w: World): Promise<void> {
     const open = await w.backend.settleOpenConnections(i, 0, CLOSE_SETTLE_MS);
     if (open !== 0) throw new ModelDisagreement(`after the pool closed, server ${i} still holds ${open} open connections (leak)`);
   }
-  const verdict = checkEveryOpSettlesOnce(w.history.events);
-  if (!verdict.valid) throw new ModelDisagreement(`history: ${verdict.problems.join('; ')}`);
+  const verdicts = [checkEveryOpSettlesOnce(w.history.events)];
+  // Live calls and health checks settle within their deadline plus a tolerance, timed on the wire
+  // (the history records them before the scheduler holds their results back).
+  if (w.backend.layer === 'live') {
+    const bound = CALL_DEADLINE_MS + SETTLE_TOLERANCE_MS;
+    verdicts.push(checkLatencyBound(w.history.events, 'call', bound), checkLatencyBound(w.history.events, 'health', bound));
+  }
+  const problems = verdicts.flatMap((v) => v.problems.map((p) => `${v.checker}: ${p}`));
+  if (problems.length > 0) throw new ModelDisagreement(`history: ${problems.join('; ')}`);
 }
 
 export type { Layer, PoolPropertyConstraints, PropertyResult } from './check-runner.js';

@@ -14,7 +14,6 @@ export interface WaveRequestResult {
   readonly address: number;
   readonly failCode: number;
   readonly outcome: Observed;
-  readonly elapsedMs: number;
 }
 
 /** Longest one step may take: live calls have a 3 s deadline, plus drains and a loaded machine. */
