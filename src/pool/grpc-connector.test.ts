@@ -1,6 +1,7 @@
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FaultProxy } from '../faults/fault-proxy.js';
 import { TestServer } from '../server/test-server.js';
 import { GrpcConnector } from './grpc-connector.js';
 
@@ -8,7 +9,31 @@ const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
-const target = (address: string) => ({ keyId: address, address, credentials: undefined, channelOptions: {} });
+const target = (address: string, channelOptions = {}) => ({ keyId: address, address, credentials: undefined, channelOptions });
+const FAST_RECONNECT = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 500 };
+
+/** A test server behind a fault proxy, both closed after the test. */
+async function proxiedServer(): Promise<{ server: TestServer; proxy: FaultProxy }> {
+  const server = await TestServer.start();
+  cleanup.push(() => server.close());
+  const proxy = await FaultProxy.start({ upstream: server.address, host: server.host });
+  cleanup.push(() => proxy.close());
+  return { server, proxy };
+}
+
+/** Calls until one succeeds (each call bounded by its own deadline); resolves with the ms it took. */
+async function msUntilServing(connector: GrpcConnector, c: Parameters<GrpcConnector['call']>[0], boundMs: number) {
+  const t0 = performance.now();
+  for (let i = 0; performance.now() - t0 < boundMs; i += 1) {
+    try {
+      await connector.call(c, { requestId: `recover-${i}` }, 1_000);
+      return performance.now() - t0;
+    } catch {
+      // DEADLINE_EXCEEDED on the dead connection, UNAVAILABLE while reconnecting: try again.
+    }
+  }
+  throw new Error(`the key did not serve again within ${boundMs} ms`);
+}
 
 describe('GrpcConnector', () => {
   it('numbers its connections in creation order and validates its default options', async () => {
@@ -89,5 +114,81 @@ describe('GrpcConnector', () => {
     await expect(s.ledger.waitUntil((l) => l.acceptedConnections > 0, 1_500, 'a connection')).rejects.toMatchObject({
       code: 'ERR_LEDGER_WAIT_TIMEOUT',
     });
+  });
+
+  it('detects a black-holed connection with its default keepalive and serves again once the black hole lifts', async () => {
+    const { server, proxy } = await proxiedServer();
+    // Forward the handshake and a few calls, then swallow everything both ways: a half-open connection.
+    proxy.addToxic('hole', { type: 'stall-after', bytes: 4_096 });
+    const connector = new GrpcConnector(FAST_RECONNECT);
+    const c = await connector.connect(target(proxy.address));
+    cleanup.push(() => connector.close(c));
+    const payload = new Uint8Array(1_024);
+    let failed: unknown;
+    for (let i = 0; i < 20 && failed === undefined; i += 1) {
+      await connector.call(c, { requestId: `before-${i}`, payload }, 1_000).catch((e: unknown) => {
+        failed = e;
+      });
+    }
+    expect(failed).toMatchObject({ status: grpc.status.DEADLINE_EXCEEDED });
+    proxy.removeToxic('hole'); // the stalled connection stays dead: only a new connection serves
+    // keepalive_time + keepalive_timeout (10 s + 5 s by default), plus the reconnect and a loaded machine's slack.
+    const ms = await msUntilServing(connector, c, 25_000);
+    console.log(`black hole lifted: serving again after ${Math.round(ms)} ms (default keepalive)`);
+    expect(server.ledger.snapshot().acceptedConnections).toBe(2);
+  }, 40_000);
+
+  it('takes keepalive settings per key from channel options, over the constructor defaults', async () => {
+    const { proxy } = await proxiedServer();
+    proxy.addToxic('hole', { type: 'stall-after', bytes: 4_096 });
+    const connector = new GrpcConnector({ ...FAST_RECONNECT, 'grpc.keepalive_time_ms': 60_000 });
+    const c = await connector.connect(target(proxy.address, { 'grpc.keepalive_time_ms': 300, 'grpc.keepalive_timeout_ms': 300 }));
+    cleanup.push(() => connector.close(c));
+    const payload = new Uint8Array(1_024);
+    for (let i = 0; i < 20 && proxy.stats().bytesSwallowed === 0; i += 1) {
+      await connector.call(c, { requestId: `before-${i}`, payload }, 1_000).catch(() => undefined);
+    }
+    proxy.removeToxic('hole');
+    expect(await msUntilServing(connector, c, 10_000)).toBeLessThan(10_000);
+    expect(proxy.stats().acceptedConnections).toBe(2);
+  });
+
+  it('closes at once a channel stuck in a handshake black hole, and leaves no socket behind (seen by the proxy)', async () => {
+    const { proxy } = await proxiedServer();
+    proxy.addToxic('bh', { type: 'handshake-blackhole' });
+    const connector = new GrpcConnector();
+    const c = await connector.connect(target(proxy.address));
+    await proxy.waitUntil((s) => s.acceptedConnections === 1, 5_000, 'the channel connects ahead of use');
+    const t0 = performance.now();
+    await connector.close(c);
+    const closeMs = performance.now() - t0;
+    console.log(`handshake black hole: close took ${Math.round(closeMs)} ms`);
+    expect(closeMs).toBeLessThan(1_500);
+    await proxy.waitUntil((s) => s.openConnections === 0, 3_000, 'the client let go of its socket');
+  });
+
+  it('closing a READY connection that went black leaves no half-closed socket behind (seen by the proxy)', async () => {
+    const { proxy } = await proxiedServer();
+    const connector = new GrpcConnector();
+    const c = await connector.connect(target(proxy.address));
+    await connector.call(c, { requestId: 'ready' }, 2_000);
+    proxy.addToxic('hole', { type: 'stall-after', bytes: 0 });
+    const t0 = performance.now();
+    await connector.close(c);
+    const closeMs = performance.now() - t0;
+    console.log(`READY black hole: close took ${Math.round(closeMs)} ms`);
+    expect(closeMs).toBeLessThan(3_000);
+    // A FIN alone is swallowed and the client would hold its half-closed socket: only a reset frees both ends.
+    await proxy.waitUntil((s) => s.openConnections === 0, 3_000, 'the client let go of its socket');
+  });
+
+  it('still closes a healthy connection gracefully: the server sees no reset', async () => {
+    const { server, proxy } = await proxiedServer();
+    const connector = new GrpcConnector();
+    const c = await connector.connect(target(proxy.address));
+    await connector.call(c, { requestId: 'ok' }, 2_000);
+    await connector.close(c);
+    await server.ledger.waitUntil((l) => l.openConnections === 0, 3_000, 'closed');
+    expect(proxy.stats()).toMatchObject({ openConnections: 0, connectionsReset: 0 });
   });
 });

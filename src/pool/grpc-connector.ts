@@ -26,8 +26,30 @@ type HealthClientConstructor = new (
   options?: grpc.ClientOptions,
 ) => HealthClient;
 
-/** Longest a close waits for a connection attempt in progress to finish. */
+/** Longest a close waits for a connection attempt still before its HTTP/2 handshake (TCP, TLS) to finish. */
 const CLOSE_CONNECT_WAIT_MS = 5_000;
+/** While it waits, how often a close looks again for the attempt's HTTP/2 session. */
+const CONNECT_RECHECK_MS = 25;
+/** Longest a close waits for a READY connection to answer a ping before resetting it instead of closing it gracefully. */
+const CLOSE_PING_WAIT_MS = 1_000;
+
+/**
+ * Keepalive the connector applies under the defaults given to its constructor and each key's own
+ * channel options (both win, key by key). Without keepalive a connection that goes black (a
+ * half-open TCP connection: the peer's host vanished, a middlebox dropped the flow, the server hung)
+ * looks READY forever and every call on it ends in DEADLINE_EXCEEDED. With these, grpc-js pings
+ * every 10 s, even with no call in flight, and drops the connection when a ping is not answered
+ * within 5 s; the channel then reconnects on the next call. A dead connection is found within
+ * 15 s. A server must permit such pings (gRPC servers that enforce a ping policy answer pings
+ * more often than every 5 minutes, or without calls, with GOAWAY too_many_pings, after which
+ * grpc-js doubles its interval); the TestServer permits them. Set `grpc.keepalive_time_ms` to 0 to
+ * turn keepalive off.
+ */
+export const KEEPALIVE_DEFAULTS = Object.freeze({
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.keepalive_permit_without_calls': 1,
+});
 
 let HealthClientCtor: HealthClientConstructor | undefined;
 function healthClientCtor(): HealthClientConstructor {
@@ -48,11 +70,12 @@ export class GrpcConnector implements Connector<GrpcConnection> {
   readonly #defaults: ChannelOptionValues;
 
   /**
-   * @param defaultChannelOptions applied to every channel under the key's own options (which win),
-   *   e.g. `grpc.max_reconnect_backoff_ms` to reconnect sooner after a server restart.
+   * @param defaultChannelOptions applied to every channel over `KEEPALIVE_DEFAULTS` and under the
+   *   key's own options (which win), e.g. `grpc.max_reconnect_backoff_ms` to reconnect sooner
+   *   after a server restart.
    */
   constructor(defaultChannelOptions: ChannelOptionValues = {}) {
-    this.#defaults = canonicalChannelOptions(defaultChannelOptions);
+    this.#defaults = { ...KEEPALIVE_DEFAULTS, ...canonicalChannelOptions(defaultChannelOptions) };
   }
 
   async connect(target: ConnectTarget): Promise<GrpcConnection> {
@@ -70,22 +93,40 @@ export class GrpcConnector implements Connector<GrpcConnection> {
   }
 
   async close(connection: GrpcConnection): Promise<void> {
-    // grpc-js leaves the transport of a channel closed mid-connect open (the server keeps seeing
-    // the socket). Wait, bounded, until the attempt ends one way or the other, then close.
     const channel = connection.client.getChannel();
+    // grpc-js leaves the socket of a channel closed mid-connect open (the server keeps seeing it),
+    // and never gives up on an attempt whose HTTP/2 handshake gets no answer. Once the attempt has
+    // its HTTP/2 session, the connector aborts it below; before that (TCP connect, TLS handshake)
+    // it waits, bounded, for the attempt to end one way or the other.
     const deadline = Date.now() + CLOSE_CONNECT_WAIT_MS;
-    while (channel.getConnectivityState(false) === grpc.connectivityState.CONNECTING && Date.now() < deadline) {
+    while (
+      channel.getConnectivityState(false) === grpc.connectivityState.CONNECTING &&
+      pendingSessions(localSubchannels(channel)).length === 0 &&
+      Date.now() < deadline
+    ) {
+      // The session appears without a state change: look again every CONNECT_RECHECK_MS.
+      const wakeAt = Math.min(deadline, Date.now() + CONNECT_RECHECK_MS);
       await new Promise<void>((resolve) =>
-        channel.watchConnectivityState(grpc.connectivityState.CONNECTING, deadline, () => resolve()),
+        channel.watchConnectivityState(grpc.connectivityState.CONNECTING, wakeAt, () => resolve()),
       );
     }
-    // The health stub rides on the same channel: closing the channel once closes both.
     const subchannels = localSubchannels(channel);
+    // A READY connection that does not answer a ping (a black hole, a hung server) would be closed
+    // gracefully by grpc-js: GOAWAY and FIN, then the socket waits for a FIN that never comes,
+    // half-closed, for as long as the process lives. Such a connection is reset instead.
+    const unanswered = await Promise.all(
+      readySessions(subchannels).map((session) => unansweredPing(session, CLOSE_PING_WAIT_MS)),
+    );
+    const abandon = [...pendingSessions(subchannels), ...readySessions(subchannels).filter((_, i) => unanswered[i])];
+    // The health stub rides on the same channel: closing the channel once closes both.
     connection.client.close();
     // grpc-js 1.14 idles only CONNECTING or READY subchannels when their channel closes: one that
     // was backing off (TRANSIENT_FAILURE) reconnects when its backoff timer fires and holds the
     // socket for good. Stop those timers (found by the nightly fuzz: stop, wave, remove, restart).
     for (const subchannel of subchannels) subchannel.stopBackoff?.();
+    // In the same turn as close(), before grpc-js starts its graceful close on the next tick: a
+    // reset, not a FIN, so that neither end keeps the connection.
+    for (const session of abandon) resetSocket(session);
   }
 
   call(connection: GrpcConnection, request: UnaryRequest, deadlineMs: number): Promise<UnaryReply> {
@@ -123,8 +164,19 @@ export class GrpcConnector implements Connector<GrpcConnection> {
   }
 }
 
+/** What the connector reads of a grpc-js http2 session: its socket (a proxy onto the net.Socket) and ping. */
+interface InternalSession {
+  readonly destroyed: boolean;
+  readonly socket?: { resetAndDestroy?: () => void };
+  ping(callback: (error: Error | null) => void): boolean;
+}
+
 interface InternalSubchannel {
   stopBackoff?: () => void;
+  /** The transport of a READY subchannel. */
+  transport?: { session?: InternalSession } | null;
+  /** Holds the HTTP/2 session of an attempt waiting for the server's SETTINGS. */
+  connector?: { session?: InternalSession | null };
 }
 
 /**
@@ -140,4 +192,45 @@ function localSubchannels(channel: unknown): InternalSubchannel[] {
   ).internalChannel?.subchannelPool?.pool;
   if (!pool) return [];
   return Object.values(pool).flatMap((entries) => entries.flatMap((e) => (e.subchannel ? [e.subchannel] : [])));
+}
+
+/**
+ * Sessions of connection attempts that reached HTTP/2 but have no answer yet (grpc-js internals:
+ * `Http2SubchannelConnector.session`; the handshake black-hole tests fail if they move).
+ */
+function pendingSessions(subchannels: InternalSubchannel[]): InternalSession[] {
+  return subchannels.flatMap((s) => (s.connector?.session && !s.connector.session.destroyed ? [s.connector.session] : []));
+}
+
+/** Sessions of READY transports (grpc-js internals: `Http2Transport.session`). */
+function readySessions(subchannels: InternalSubchannel[]): InternalSession[] {
+  return subchannels.flatMap((s) => (s.transport?.session && !s.transport.session.destroyed ? [s.transport.session] : []));
+}
+
+/** Resolves true if `session` does not answer a ping within `timeoutMs` (or cannot send one). */
+function unansweredPing(session: InternalSession, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(true), timeoutMs);
+    const settle = (unanswered: boolean): void => {
+      clearTimeout(timer);
+      resolve(unanswered);
+    };
+    try {
+      if (!session.ping((error) => settle(error !== null))) settle(true);
+    } catch {
+      settle(true);
+    }
+  });
+}
+
+/**
+ * Resets the TCP connection under an http2 session. `session.socket` is Node's proxy onto the
+ * net.Socket: it forwards `resetAndDestroy` (not on its list of forbidden methods) to the socket.
+ */
+function resetSocket(session: InternalSession): void {
+  try {
+    session.socket?.resetAndDestroy?.();
+  } catch {
+    // Already unbound from its socket: the session is closing on its own.
+  }
 }

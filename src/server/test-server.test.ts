@@ -1,8 +1,9 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LedgerResponseMessage, loadTestProto } from '../proto/load-test-proto.js';
-import { TestServer } from './test-server.js';
+import { TestServer, testServerRootCert } from './test-server.js';
 
 const servers: TestServer[] = [];
 const clients: grpc.Client[] = [];
@@ -18,11 +19,11 @@ async function start(options: Parameters<typeof TestServer.start>[0] = {}): Prom
 }
 
 // A bare grpc-js client, independent of the pool, so these tests judge the server alone.
-function bareClient(address: string) {
+function bareClient(address: string, credentials = grpc.credentials.createInsecure()) {
   const { Client } = loadTestProto();
-  const client = new Client(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  const client = new Client(address, credentials, { 'grpc.use_local_subchannel_pool': 1 });
   clients.push(client);
-  const call = (request: { requestId: string; delayMs?: number; failCode?: number }, deadlineMs = 5_000) =>
+  const call = (request: { requestId: string; delayMs?: number; failCode?: number; payload?: Buffer }, deadlineMs = 5_000) =>
     new Promise<{ timesSeen: number; serverId: string }>((resolve, reject) =>
       client.Call(request, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (e, r) =>
         e ? reject(e) : resolve(r as never),
@@ -138,5 +139,81 @@ describe('TestServer', () => {
       code: 'ERR_SERVER_STATE',
       message: /EADDRINUSE/,
     });
+  });
+});
+
+describe('TestServer faults (what a grpc-js client sees)', () => {
+  it('goAway: calls in flight finish, the server stays up, the next call opens a new connection', async () => {
+    const s = await start();
+    const c = bareClient(s.address);
+    await c.call({ requestId: 'g0' });
+    const inFlight = c.call({ requestId: 'g1', delayMs: 300 });
+    await s.ledger.waitUntil((l) => l.totalRequests === 2, 5_000, 'request arrived');
+    const goneAway = s.goAway(5_000);
+    await expect(inFlight).resolves.toMatchObject({ timesSeen: 1 });
+    await goneAway;
+    expect(s.state).toBe('running');
+    await expect(c.call({ requestId: 'g2' })).resolves.toMatchObject({ timesSeen: 1 });
+    expect(s.ledger.snapshot()).toMatchObject({ acceptedConnections: 2, openConnections: 1 });
+  });
+
+  it('goAway drops a connection whose calls outlast the grace: the client sees UNAVAILABLE', async () => {
+    const s = await start();
+    const c = bareClient(s.address);
+    const inFlight = c.call({ requestId: 'long', delayMs: 10_000 }, 20_000);
+    const dropped = expect(inFlight).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    await s.ledger.waitUntil((l) => l.totalRequests === 1, 5_000, 'request arrived');
+    await s.goAway(100);
+    await dropped;
+    await expect(c.call({ requestId: 'next' })).resolves.toMatchObject({ timesSeen: 1 });
+  });
+
+  it('maxConnectionAgeMs: GOAWAY by age; calls keep succeeding over successive connections', async () => {
+    const s = await start({ maxConnectionAgeMs: 100, maxConnectionAgeGraceMs: 2_000 });
+    const c = bareClient(s.address);
+    await c.call({ requestId: 'age-0' });
+    await s.ledger.waitUntil((l) => l.acceptedConnections === 1 && l.openConnections === 0, 5_000, 'aged out');
+    await expect(c.call({ requestId: 'age-1' })).resolves.toMatchObject({ timesSeen: 1 });
+    expect(s.ledger.snapshot().acceptedConnections).toBe(2);
+  });
+
+  it('maxConcurrentStreams 1: a grpc-js client queues the extra calls on its side; none fails', async () => {
+    const s = await start({ maxConcurrentStreams: 1 });
+    const c = bareClient(s.address);
+    await c.call({ requestId: 'warm' }); // SETTINGS received: the client knows the limit
+    const t0 = performance.now();
+    const results = await Promise.allSettled([0, 1, 2, 3].map((i) => c.call({ requestId: `s${i}`, delayMs: 100 })));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    // One at a time: four calls of 100 ms take 400 ms, not 100.
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(380);
+    expect(s.ledger.snapshot()).toMatchObject({ acceptedConnections: 1 });
+    await expect(start({ maxConcurrentStreams: 0 })).rejects.toMatchObject({ code: 'ERR_SERVER_OPTIONS' });
+  });
+
+  it('pauseReading: calls go unread and end at their deadline; resumeReading serves again on the same connection', async () => {
+    const s = await start();
+    const c = bareClient(s.address);
+    await c.call({ requestId: 'r0' });
+    s.pauseReading();
+    await expect(c.call({ requestId: 'r1' }, 300)).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
+    expect(s.ledger.timesSeen('r1')).toBe(0);
+    s.resumeReading();
+    await expect(c.call({ requestId: 'r2' })).resolves.toMatchObject({ timesSeen: 1 });
+    expect(s.ledger.snapshot()).toMatchObject({ acceptedConnections: 1 });
+  });
+
+  it('TLS handshake failure: a client trusting another CA, or speaking plaintext, gets UNAVAILABLE', async () => {
+    const s = await start({ tls: true, host: '127.0.0.1' });
+    const otherCa = Buffer.from(tls.rootCertificates[0] ?? '');
+    const wrongCa = bareClient(s.address, grpc.credentials.createSsl(otherCa));
+    await expect(wrongCa.call({ requestId: 't0' }, 5_000)).rejects.toMatchObject({
+      code: grpc.status.UNAVAILABLE,
+      details: expect.stringMatching(/self-signed certificate/),
+    });
+    const plaintext = bareClient(s.address);
+    await expect(plaintext.call({ requestId: 't1' }, 5_000)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    const trusting = bareClient(s.address, grpc.credentials.createSsl(testServerRootCert()));
+    await expect(trusting.call({ requestId: 't2' })).resolves.toMatchObject({ timesSeen: 1 });
+    expect(s.ledger.timesSeen('t0') + s.ledger.timesSeen('t1')).toBe(0);
   });
 });

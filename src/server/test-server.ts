@@ -35,7 +35,33 @@ export interface TestServerOptions {
   initialStatus?: ServingStatus;
   /** Longest `delay_ms` a request may ask for; longer asks are refused with INVALID_ARGUMENT. Default 60 000. */
   maxDelayMs?: number;
+  /**
+   * HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS the server announces (`grpc.max_concurrent_streams`);
+   * default unlimited. A grpc-js client queues calls beyond it on its side until a stream frees.
+   */
+  maxConcurrentStreams?: number;
+  /**
+   * Sends GOAWAY to each connection this long after it opened (`grpc.max_connection_age_ms`, grpc-js
+   * adds +/-10% jitter), while the server stays up; default never. See also `goAway()`.
+   */
+  maxConnectionAgeMs?: number;
+  /** After that GOAWAY, how long calls in flight may run before the connection is dropped; default unlimited. */
+  maxConnectionAgeGraceMs?: number;
 }
+
+/**
+ * Client keepalive the server permits: pings without calls, as often as every 100 ms. grpc-js 1.14
+ * does not enforce a ping policy on its side, but a server that did would answer pings more
+ * frequent than it allows with GOAWAY too_many_pings; these say what this server accepts (the
+ * connector pings every 10 s by default, tests much more often).
+ */
+const PERMIT_CLIENT_KEEPALIVE = {
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.http2.min_ping_interval_without_data_ms': 100,
+} as const;
+
+/** The largest delay Node's timers keep (about 24.8 days): "no deadline" for grpc-js's drain. */
+const NEVER_MS = 2_147_483_647;
 
 const TESTDATA = fileURLToPath(new URL('../../proto/testdata/', import.meta.url));
 /** The CA a client needs to trust a `tls: true` test server. */
@@ -58,6 +84,8 @@ export class TestServer {
   readonly tls: boolean;
   readonly #health: HealthImplementation;
   readonly #maxDelayMs: number;
+  readonly #grpcOptions: grpc.ServerOptions;
+  #readsPaused = false;
   readonly #sockets = new Set<net.Socket>();
   readonly #timers = new Set<NodeJS.Timeout>();
   #port: number;
@@ -73,6 +101,14 @@ export class TestServer {
     this.#port = options.port ?? 0;
     this.tls = options.tls ?? false;
     this.#maxDelayMs = options.maxDelayMs ?? 60_000;
+    this.#grpcOptions = {
+      ...PERMIT_CLIENT_KEEPALIVE,
+      ...(options.maxConcurrentStreams === undefined ? {} : { 'grpc.max_concurrent_streams': options.maxConcurrentStreams }),
+      ...(options.maxConnectionAgeMs === undefined ? {} : { 'grpc.max_connection_age_ms': options.maxConnectionAgeMs }),
+      ...(options.maxConnectionAgeGraceMs === undefined
+        ? {}
+        : { 'grpc.max_connection_age_grace_ms': options.maxConnectionAgeGraceMs }),
+    };
     this.#health = new HealthImplementation({ '': options.initialStatus ?? 'SERVING' });
   }
 
@@ -106,6 +142,45 @@ export class TestServer {
   /** Sets the health status reported for `service` ('' is the whole server). */
   setServingStatus(status: ServingStatus, service = ''): void {
     this.#health.setStatus(service, status);
+  }
+
+  /**
+   * Sends GOAWAY on every connection open now while the server stays up and keeps accepting: calls
+   * in flight finish, new calls go to a new connection. A connection still open after `graceMs` is
+   * dropped. Resolves once every connection open at the call has closed.
+   */
+  async goAway(graceMs = 2_000): Promise<void> {
+    this.#requireState('send GOAWAY on', ['running']);
+    const sockets = [...this.#sockets];
+    // grpc-js's drain destroys, when its grace ends, every session of the injector, new ones
+    // included: give it no end, and drop only the connections open now after graceMs.
+    this.#injector?.drain(NEVER_MS);
+    const closed = Promise.all(sockets.map((s) => (s.closed ? undefined : new Promise((r) => s.once('close', r)))));
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      for (const s of sockets) s.destroy();
+    }, graceMs);
+    this.#timers.add(timer);
+    await closed;
+    clearTimeout(timer);
+    this.#timers.delete(timer);
+  }
+
+  /**
+   * Stops reading from every connection, open now or accepted later, until `resumeReading()`: what
+   * clients send piles up in the kernel's buffers and then in theirs (a slow or stuck reader).
+   * Answers already being written still go out.
+   */
+  pauseReading(): void {
+    this.#requireState('pause reading on', ['running']);
+    this.#readsPaused = true;
+    for (const socket of this.#sockets) setReading(socket, false);
+  }
+
+  /** Reads again from every connection (undoes `pauseReading`). */
+  resumeReading(): void {
+    this.#readsPaused = false;
+    for (const socket of this.#sockets) setReading(socket, true);
   }
 
   /** Stops accepting, lets calls in flight finish (up to `graceMs`), then closes every connection. */
@@ -156,7 +231,7 @@ export class TestServer {
   }
 
   async #listen(): Promise<void> {
-    const grpcServer = new grpc.Server();
+    const grpcServer = new grpc.Server(this.#grpcOptions);
     grpcServer.addService(loadTestProto().service, this.#handlers());
     this.#health.addToServer(grpcServer);
     const credentials = this.tls
@@ -173,6 +248,7 @@ export class TestServer {
         this.ledger.connectionClosed();
       });
       injector.injectConnection(socket);
+      if (this.#readsPaused) setReading(socket, false);
     });
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
@@ -272,11 +348,31 @@ export class TestServer {
   }
 }
 
+/**
+ * Starts or stops reading a socket that grpc-js's HTTP/2 session consumes. `socket.pause()` does
+ * not stop the session (it reads the handle directly), so this reaches the handle (Node internals:
+ * `socket._handle.readStart/readStop`, the same calls `net.Socket` makes).
+ */
+function setReading(socket: net.Socket, reading: boolean): void {
+  const handle = (socket as unknown as { _handle?: { readStart?: () => number; readStop?: () => number } | null })._handle;
+  if (reading) handle?.readStart?.();
+  else handle?.readStop?.();
+}
+
 function validateOptions(options: TestServerOptions): void {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidServerOptionsError('TestServer options must be an object');
   }
-  const { port, host, maxDelayMs } = options;
+  const { port, host, maxDelayMs, maxConcurrentStreams, maxConnectionAgeMs, maxConnectionAgeGraceMs } = options;
+  for (const [name, value, min] of [
+    ['maxConcurrentStreams', maxConcurrentStreams, 1],
+    ['maxConnectionAgeMs', maxConnectionAgeMs, 1],
+    ['maxConnectionAgeGraceMs', maxConnectionAgeGraceMs, 0],
+  ] as const) {
+    if (value !== undefined && (!Number.isInteger(value) || value < min || value > NEVER_MS)) {
+      throw new InvalidServerOptionsError(`${name} must be a whole number in ${min}..${NEVER_MS}; got ${String(value)}`);
+    }
+  }
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) {
     throw new InvalidServerOptionsError(`port must be an integer in 0..65535 (0 lets the OS pick); got ${String(port)}`);
   }
