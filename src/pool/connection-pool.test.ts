@@ -225,6 +225,45 @@ describe('ConnectionPool bookkeeping', () => {
     expect(p.stats()).toMatchObject({ created: 1, closed: 1, liveKeys: 0, draining: 0 });
   });
 
+  it('takes every key out the moment close() is called, even while another key is still connecting (found by pool-linearizable)', async () => {
+    let finishConnect: (() => void) | undefined;
+    const connector: Connector = {
+      ...fakeConnector(),
+      connect: (t) =>
+        t.address === '127.0.0.1:2'
+          ? new Promise((resolve) => {
+              finishConnect = () => resolve({ id: 9, keyId: t.keyId, address: t.address });
+            })
+          : Promise.resolve({ id: 1, keyId: t.keyId, address: t.address }),
+    };
+    const p = new ConnectionPool({ connector });
+    await p.add('127.0.0.1:1');
+    const slow = p.get('127.0.0.1:2');
+    // Let the slow get take its key's lock and start connecting.
+    for (let turn = 0; turn < 10; turn++) await Promise.resolve();
+    const closing = p.close();
+    // Gets are refused from now on, so stats must no longer show a live key.
+    await expect(p.get('127.0.0.1:1')).rejects.toThrow('the connection pool is closed');
+    const s = p.stats();
+    expect(s).toMatchObject({ liveKeys: 0 });
+    expect(s.created).toBe(s.closed + s.liveKeys + s.draining);
+    finishConnect?.();
+    await expect(slow).rejects.toThrow('the connection pool is closed');
+    await closing;
+  });
+
+  it('keeps created = closed + live + draining at every turn of a remove (found by pool-linearizable)', async () => {
+    const p = new ConnectionPool({ connector: fakeConnector() });
+    await p.add('127.0.0.1:1');
+    const removing = p.remove('127.0.0.1:1');
+    for (let turn = 0; turn < 50; turn++) {
+      const s = p.stats();
+      expect(s.created, `turn ${turn}`).toBe(s.closed + s.liveKeys + s.draining);
+      await Promise.resolve();
+    }
+    expect(await removing).toBe(true);
+  });
+
   it('counts a lease released twice only once, and reports leases on draining connections', async () => {
     const p = new ConnectionPool({ connector: fakeConnector() });
     const a = await p.acquire('127.0.0.1:1');

@@ -45,10 +45,9 @@ export class ConnectionPool {
   readonly name: string;
   readonly #connector: Connector;
   readonly #credentials = new CredentialsRegistry();
-  // Protected, not private: the test-side catalogue of broken variants subclasses the pool and
-  // changes one step at a time, so each variant differs from the real pool by one realistic bug.
   protected readonly entries = new Map<string, Entry>();
-  protected readonly locks = new Map<string, Mutex>();
+  /** Per-key creation locks, with how many callers use each: a lock nobody uses is dropped with its key. */
+  protected readonly locks = new Map<string, { mutex: Mutex; users: number }>();
   protected readonly draining = new Set<Entry>();
   protected created = 0;
   protected closed = 0;
@@ -123,7 +122,7 @@ export class ConnectionPool {
         this.reused += 1;
         return this.lease(existing);
       }
-      const { entry, created } = await this.lock(key.id).runExclusive(() => this.createIfAbsent(key));
+      const { entry, created } = await this.underLock(key.id, () => this.createIfAbsent(key));
       // The creator's own lease is taken in the same tick as the entry became visible, unless a
       // remove or close got in between, in which case we go round again (or fail if closed).
       if (entry.state === 'live') {
@@ -155,7 +154,7 @@ export class ConnectionPool {
     this.assertOpen('add an address');
     const key = this.keyOf(address, options);
     if (this.entries.has(key.id)) return;
-    await this.lock(key.id).runExclusive(() => this.createIfAbsent(key));
+    await this.underLock(key.id, () => this.createIfAbsent(key));
   }
 
   /**
@@ -165,24 +164,30 @@ export class ConnectionPool {
   async remove(address: string, options?: KeyOptions): Promise<boolean> {
     this.assertOpen('remove an address');
     const key = this.keyOf(address, options);
-    const entry = await this.lock(key.id).runExclusive(() => {
+    // The entry leaves `entries` and joins `draining` in one step, so that stats read at any
+    // instant keep created = closed + live + draining. (Wrapped: runExclusive must not wait for the drain.)
+    const removed = await this.underLock(key.id, () => {
       const found = this.entries.get(key.id);
-      if (found) this.entries.delete(key.id);
-      return found;
+      if (!found) return undefined;
+      this.entries.delete(key.id);
+      return { drained: this.drainAndClose(found) };
     });
-    if (!entry) return false;
-    await this.drainAndClose(entry);
+    if (!removed) return false;
+    await removed.drained;
     return true;
   }
 
   /** Drains and closes every connection. Later calls reject with `PoolClosedError`. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      // Wait for creations already under way so that nothing is created after close resolves.
-      await Promise.all([...this.locks.values()].map((m) => m.waitForUnlock()));
+      // Every key leaves at once: from this instant gets are refused, so no key may still read as live.
       const entries = [...this.entries.values()];
       this.entries.clear();
-      await Promise.all([...entries, ...this.draining].map((e) => this.drainAndClose(e)));
+      const drains = entries.map((e) => this.drainAndClose(e));
+      // Wait for creations already under way (each closes what it made on seeing the pool closed),
+      // so that nothing is left open once close resolves.
+      await Promise.all([...this.locks.values()].map((l) => l.mutex.waitForUnlock()));
+      await Promise.all([...drains, ...[...this.draining].map((e) => this.drainAndClose(e))]);
     })();
     return this.#closing;
   }
@@ -281,13 +286,28 @@ export class ConnectionPool {
     return this.#connector.close(entry.connection);
   }
 
-  protected lock(keyId: string): Mutex {
-    let mutex = this.locks.get(keyId);
-    if (!mutex) {
-      mutex = new Mutex();
-      this.locks.set(keyId, mutex);
+  /**
+   * Runs `fn` under the key's lock. The lock is made on first use and dropped when its last user
+   * is done, so a long-lived pool whose keys come and go holds no lock for a key it no longer has.
+   */
+  protected async underLock<T>(keyId: string, fn: () => Promise<T> | T): Promise<T> {
+    let lock = this.locks.get(keyId);
+    if (!lock) {
+      lock = { mutex: new Mutex(), users: 0 };
+      this.locks.set(keyId, lock);
     }
-    return mutex;
+    lock.users += 1;
+    try {
+      return await lock.mutex.runExclusive(fn);
+    } finally {
+      lock.users -= 1;
+      if (lock.users === 0) this.locks.delete(keyId);
+    }
+  }
+
+  /** How many per-key locks the pool holds right now (for leak tests: it must not grow with keys gone). */
+  get lockCount(): number {
+    return this.locks.size;
   }
 
   protected assertOpen(action: string): void {
