@@ -1,6 +1,7 @@
 import type { Scheduler } from 'fast-check';
 import type { History } from '../src/harness/history.js';
 import type { Connector } from '../src/pool/connector.js';
+import type { Activity } from './parallel/activity.js';
 
 /**
  * The servers a property runs against, seen from the server side. Three kinds: live (real test
@@ -13,12 +14,14 @@ export interface Backend {
   /** Whether stop/kill/restart/setServing are available. */
   readonly controllable: boolean;
   /** The connector the pool under test uses, with every promise it returns handed to `scheduler`. */
-  connector(scheduler: Scheduler, history: History): Connector;
+  connector(scheduler: Scheduler, history: History, activity?: Activity): Connector;
   /**
    * Waits (event-driven, up to `timeoutMs`) until address `i` holds at most `atMost` open transport
    * connections as its server counts them, and returns the count at that point.
    */
   settleOpenConnections(i: number, atMost: number, timeoutMs: number): Promise<number>;
+  /** Transport connections the server at `i` has accepted since it was first started, by its own count. */
+  acceptedConnections(i: number): Promise<number>;
   /** How many times the server at `i` received `requestId`. */
   timesSeen(i: number, requestId: string): Promise<number>;
   stop(i: number): Promise<void>;

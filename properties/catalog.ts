@@ -1,5 +1,6 @@
 import type { PropertyConstraints, PropertyResult } from './check-runner.js';
 import { checkKeysProperty, KEYS_PROPERTY } from './keys-property.js';
+import { checkParallelProperty, PARALLEL_PROPERTY } from './parallel/parallel-property.js';
 import { checkPoolProperty, POOL_PROPERTY } from './pool-property.js';
 
 /** A property the CLIs can run, replay and fuzz. */
@@ -18,6 +19,13 @@ export const PROPERTIES: readonly PropertyDefinition[] = [
       'generated command sequences (pool, requests, waves, health, stats, server faults) checked step by step against the model',
     supportsTarget: true,
     check: checkPoolProperty,
+  },
+  {
+    name: PARALLEL_PROPERTY,
+    description:
+      'parallel programs (2-4 clients at once beside a nemesis, one key held back to check progress); each history checked for linearizability against the pool model, plus latency, ledgers, metrics and leaks',
+    supportsTarget: true,
+    check: checkParallelProperty,
   },
   {
     name: KEYS_PROPERTY,

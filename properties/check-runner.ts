@@ -51,6 +51,8 @@ export interface PropertyResult {
   readonly shrinks: number;
   readonly fastCheckVersion: string;
   readonly constraints: { maxCommands: number; addresses: number; runs: number };
+  /** Operations per generated run: mean, max, share of runs with none, and the total run. */
+  readonly runLengths?: { mean: number; max: number; emptyShare: number; total: number };
 }
 
 /** The pool property's options (the same as every property's). */
@@ -65,6 +67,8 @@ interface RunCheckOptions {
   readonly onDone?: () => void;
   /** The readable steps of the last case the property ran. */
   readonly lastCase?: () => string;
+  /** Readable steps of a counterexample (default: the last generated value's text, split at top-level commas). */
+  readonly counterexampleSteps?: (value: unknown) => string[];
 }
 
 /**
@@ -102,23 +106,28 @@ export async function runCheck<T extends unknown[]>(
     .check(property, { numRuns: o.runs, seed: c.seed, path: c.path, endOnFailure: c.noShrink ?? false, plugins })
     .finally(() => o.onDone?.());
   const wallMs = performance.now() - started;
-  const failure = details.failed ? details.counterexample : undefined;
+  // fast-check reports a check its time limit interrupted before the first run as failed, with no
+  // counterexample: nothing was checked, so it is "no runs" (passed, interrupted, runs 0), not a failure.
+  const noRuns = details.failed && details.interrupted && details.counterexample === null;
+  const failed = details.failed && !noRuns;
+  const failure = failed ? details.counterexample : undefined;
   // The last generated value holds the steps (commands, or a list of steps with readable toString).
   const stepsText = failure ? String((failure as unknown[])[(failure as unknown[]).length - 1]) : undefined;
   return {
     property: o.name,
     layer: o.layer,
     variant: c.variant?.name,
-    passed: !details.failed,
+    passed: !failed,
     interrupted: details.interrupted,
     runs: details.numRuns,
     seed: details.seed,
     wallMs,
     path: details.counterexamplePath ?? undefined,
     commandsReplayPath: stepsText ? /replayPath="([^"]*)"/.exec(stepsText)?.[1] : undefined,
-    counterexample: stepsText ? readableSteps(stepsText) : undefined,
-    lastSteps: o.lastCase?.() ? readableSteps(o.lastCase()) : undefined,
-    error: details.failed ? describeError(details.errorInstance) : undefined,
+    counterexample:
+      failure && o.counterexampleSteps ? o.counterexampleSteps(failure) : stepsText ? readableSteps(stepsText) : undefined,
+    lastSteps: o.lastCase?.() ? (o.counterexampleSteps ? o.lastCase().split(', ') : readableSteps(o.lastCase())) : undefined,
+    error: failed ? describeError(details.errorInstance) : undefined,
     shrinks: details.numShrinks,
     fastCheckVersion: fc.__version,
     constraints: o.shape,

@@ -8,6 +8,8 @@ import { CLOSE_SETTLE_MS } from './invariants.js';
 import { LiveBackend } from './live-backend.js';
 import { ModelDisagreement } from './outcomes.js';
 import { SimulatedBackend } from './simulated-backend.js';
+import type { Stack } from './stack.js';
+import { variantStack } from './variants/index.js';
 
 export const KEYS_PROPERTY = 'keys-isolate';
 
@@ -42,14 +44,15 @@ export async function checkKeysProperty(c: PropertyConstraints = {}): Promise<Pr
   const step = fc
     .record({ address: fc.integer({ min: 0, max: addresses - 1 }), options: fc.integer({ min: 0, max: OPTION_SETS.length - 1 }) })
     .map((r) => new GetStep(r.address, r.options));
+  const stack: Stack = c.variant ? await variantStack(c.variant) : {};
   let runNo = 0;
   let lastCase = '';
   const property = fc.asyncProperty(fc.scheduler(), fc.array(step, { minLength: 1, maxLength: maxSteps }), async (s, steps) => {
     const backend: Backend = layer === 'live' ? await LiveBackend.start(addresses) : new SimulatedBackend(addresses);
     const history = new History();
     const scheduled = backend.connector(s, history);
-    const connector = c.variant?.wrapConnector?.(scheduled) ?? scheduled;
-    const pool = c.variant?.makePool?.({ connector, name: 'keys' }) ?? new ConnectionPool({ connector, name: 'keys' });
+    const pool =
+      stack.makePool?.({ connector: scheduled, name: 'keys' }) ?? new ConnectionPool({ connector: scheduled, name: 'keys' });
     runNo += 1;
     await firstErrorWins(
       async () => {

@@ -4,6 +4,7 @@ import { GrpcConnector } from '../src/pool/grpc-connector.js';
 import { LedgerWaitTimeoutError } from '../src/server/errors.js';
 import { TestServer } from '../src/server/test-server.js';
 import type { Backend } from './backend.js';
+import type { Activity } from './parallel/activity.js';
 import { FAST_RECONNECT, scheduledConnector } from './scheduled-connector.js';
 
 /** Real test servers on loopback (port 0), real grpc-js channels. */
@@ -31,8 +32,8 @@ export class LiveBackend implements Backend {
     return this.#servers.map((s) => s.address);
   }
 
-  connector(scheduler: Scheduler, history: History) {
-    return scheduledConnector(new GrpcConnector(FAST_RECONNECT), scheduler, history);
+  connector(scheduler: Scheduler, history: History, activity?: Activity) {
+    return scheduledConnector(new GrpcConnector(FAST_RECONNECT), scheduler, history, activity);
   }
 
   async settleOpenConnections(i: number, atMost: number, timeoutMs: number): Promise<number> {
@@ -43,6 +44,10 @@ export class LiveBackend implements Backend {
       if (!(error instanceof LedgerWaitTimeoutError)) throw error;
     }
     return ledger.snapshot().openConnections;
+  }
+
+  async acceptedConnections(i: number): Promise<number> {
+    return this.#server(i).ledger.snapshot().acceptedConnections;
   }
 
   async timesSeen(i: number, requestId: string): Promise<number> {

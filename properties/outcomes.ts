@@ -1,12 +1,15 @@
 import type { HealthOutcome, Outcome } from '../models/outcome.js';
-import { GrpcStatusError, PoolClosedError } from '../src/pool/errors.js';
-
 /** What the system under test did, in the model's words. `unexpected:` never matches a model outcome. */
 export type Observed = Outcome | HealthOutcome | `unexpected:${string}`;
 
+/**
+ * The model's word for an error. Read by its stable `code`, not by class: a broken variant's pool
+ * is loaded from a patched copy of the source, whose error classes are other objects.
+ */
 export function outcomeOfError(error: unknown): Observed {
-  if (error instanceof PoolClosedError) return 'pool-closed';
-  if (error instanceof GrpcStatusError) return `status:${error.status}`;
+  const e = error as { code?: unknown; status?: unknown } | null;
+  if (e?.code === 'ERR_POOL_CLOSED') return 'pool-closed';
+  if (e?.code === 'ERR_GRPC_STATUS' && typeof e.status === 'number') return `status:${e.status}`;
   return `unexpected:${describeError(error)}`;
 }
 

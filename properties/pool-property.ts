@@ -11,6 +11,7 @@ import { ModelDisagreement } from './outcomes.js';
 import { SimulatedBackend } from './simulated-backend.js';
 import type { Stack } from './stack.js';
 import { TargetBackend } from './target-backend.js';
+import { variantStack } from './variants/index.js';
 import { World } from './world.js';
 
 export const POOL_PROPERTY = 'pool-matches-model';
@@ -21,7 +22,7 @@ export async function checkPoolProperty(c: PoolPropertyConstraints = {}): Promis
   const addresses = c.addresses ?? 2;
   const maxCommands = c.maxCommands ?? 12;
   const runs = c.runs ?? 100;
-  const stack: Stack = c.variant ?? {};
+  const stack: Stack = c.variant ? await variantStack(c.variant) : {};
   const runPrefix = randomBytes(3).toString('hex');
   let runNo = 0;
   let lastCase = '';

@@ -2,6 +2,7 @@ import type { Scheduler } from 'fast-check';
 import type { History } from '../src/harness/history.js';
 import type { Connection, Connector } from '../src/pool/connector.js';
 import { describeError } from './outcomes.js';
+import type { Activity } from './parallel/activity.js';
 
 /**
  * Channel options of the live layer: reconnect backoff capped at 500 ms (grpc-js defaults to
@@ -16,17 +17,19 @@ export const FAST_RECONNECT = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.
  * results is chosen by the scheduler, fixed by the seed and replayable. Calls are recorded in the
  * history when the real call settles, before the scheduler's delay, so latencies are the wire's.
  */
-export function scheduledConnector(inner: Connector, s: Scheduler, history: History): Connector {
+export function scheduledConnector(inner: Connector, s: Scheduler, history: History, activity?: Activity): Connector {
+  const schedule = <T>(p: Promise<T>, label: string): Promise<T> =>
+    activity ? activity.scheduled(p, (q) => s.schedule(q, label)) : s.schedule(p, label);
   return {
-    connect: (target) => s.schedule(inner.connect(target), `connect ${target.address}`),
-    close: (c: Connection) => s.schedule(inner.close(c), `close #${c.id}`),
+    connect: (target) => schedule(inner.connect(target), `connect ${target.address}`),
+    close: (c: Connection) => schedule(inner.close(c), `close #${c.id}`),
     call: (c, request, deadlineMs) =>
-      s.schedule(
+      schedule(
         history.track(`conn${c.id}`, 'call', request.requestId, inner.call(c, request, deadlineMs), describeError),
         `call ${request.requestId} on #${c.id}`,
       ),
     health: (c, service, deadlineMs) =>
-      s.schedule(
+      schedule(
         history.track(`conn${c.id}`, 'health', service, inner.health(c, service, deadlineMs), describeError),
         `health on #${c.id}`,
       ),

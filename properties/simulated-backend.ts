@@ -3,6 +3,7 @@ import type { History } from '../src/harness/history.js';
 import type { Connection, Connector, ConnectTarget, HealthStatus, UnaryReply, UnaryRequest } from '../src/pool/connector.js';
 import { GrpcStatusError } from '../src/pool/errors.js';
 import type { Backend } from './backend.js';
+import type { Activity } from './parallel/activity.js';
 
 const UNAVAILABLE = 14;
 const CANCELLED = 1;
@@ -12,6 +13,7 @@ interface FakeServer {
   phase: 'up' | 'stopped' | 'killed';
   serving: 'SERVING' | 'NOT_SERVING';
   open: number;
+  accepted: number;
   readonly ledger: Map<string, number>;
 }
 
@@ -23,7 +25,12 @@ interface FakeConnection extends Connection {
 
 interface PendingCall {
   /** Decided by an event before the scheduler released the call (close, kill, graceful stop). */
-  forced: { kind: 'fail'; status: number; why: string } | { kind: 'served' } | undefined;
+  forced:
+    | { kind: 'fail'; status: number; why: string }
+    | { kind: 'served'; outcome: { value: unknown } | { error: unknown } }
+    | undefined;
+  /** Serves the request now (a graceful stop serves what was sent before it goes down). */
+  serve(): { value: unknown } | { error: unknown };
 }
 
 /**
@@ -47,6 +54,7 @@ export class SimulatedBackend implements Backend {
       phase: 'up',
       serving: 'SERVING',
       open: 0,
+      accepted: 0,
       ledger: new Map(),
     }));
   }
@@ -55,8 +63,12 @@ export class SimulatedBackend implements Backend {
     return this.#servers.map((s) => s.address);
   }
 
-  connector(s: Scheduler, history: History): Connector<FakeConnection> {
-    const later = <T>(label: string, decide: () => T): Promise<T> => s.schedule(Promise.resolve(), label).then(decide);
+  connector(s: Scheduler, history: History, activity?: Activity): Connector<FakeConnection> {
+    // Every result is decided when the scheduler releases it, not before.
+    const later = <T>(label: string, decide: () => T): Promise<T> =>
+      (activity ? activity.scheduled(Promise.resolve(), (p) => s.schedule(p, label)) : s.schedule(Promise.resolve(), label)).then(
+        decide,
+      );
     return {
       connect: (target: ConnectTarget) =>
         later(`connect ${target.address}`, () => {
@@ -94,6 +106,10 @@ export class SimulatedBackend implements Backend {
     return this.#server(i).open;
   }
 
+  async acceptedConnections(i: number): Promise<number> {
+    return this.#server(i).accepted;
+  }
+
   async timesSeen(i: number, requestId: string): Promise<number> {
     return this.#server(i).ledger.get(requestId) ?? 0;
   }
@@ -102,7 +118,8 @@ export class SimulatedBackend implements Backend {
     const server = this.#server(i);
     // Graceful: calls already sent are served, then every transport closes.
     for (const c of this.#connectionsTo(server)) {
-      for (const p of c.pending) p.forced ??= { kind: 'served' };
+      // ...answered as the server is at this moment, not as it is when the answer is delivered.
+      for (const p of c.pending) p.forced ??= { kind: 'served', outcome: p.serve() };
       this.#bringDown(c);
     }
     server.phase = 'stopped';
@@ -135,14 +152,26 @@ export class SimulatedBackend implements Backend {
     later: <U>(label: string, decide: () => U) => Promise<U>,
     answer: (server: FakeServer) => T,
   ): Promise<T> {
-    const pending: PendingCall = { forced: undefined };
+    const pending: PendingCall = {
+      forced: undefined,
+      serve: () => {
+        try {
+          return { value: answer(this.#serverAt(c.address)) };
+        } catch (error) {
+          return { error };
+        }
+      },
+    };
     c.pending.add(pending);
     return later(label, () => {
       c.pending.delete(pending);
       const forced = pending.forced;
       const server = this.#serverAt(c.address);
       if (forced?.kind === 'fail') throw new GrpcStatusError(forced.status, forced.why, label);
-      if (forced?.kind === 'served') return answer(server);
+      if (forced?.kind === 'served') {
+        if ('error' in forced.outcome) throw forced.outcome.error;
+        return forced.outcome.value as T;
+      }
       if (c.closed) throw new GrpcStatusError(CANCELLED, 'Channel has been shut down', label);
       if (server.phase !== 'up') throw new GrpcStatusError(UNAVAILABLE, 'No connection established', label);
       this.#bringUp(c);
@@ -167,6 +196,7 @@ export class SimulatedBackend implements Backend {
     if (!c.transportUp && !c.closed && server.phase === 'up') {
       c.transportUp = true;
       server.open += 1;
+      server.accepted += 1;
     }
   }
 

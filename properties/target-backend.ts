@@ -5,6 +5,7 @@ import { GrpcConnector } from '../src/pool/grpc-connector.js';
 import { normaliseAddress } from '../src/pool/pool-key.js';
 import { type LedgerResponseMessage, type LoadTestClient, loadTestProto } from '../src/proto/load-test-proto.js';
 import type { Backend } from './backend.js';
+import type { Activity } from './parallel/activity.js';
 import { FAST_RECONNECT, scheduledConnector } from './scheduled-connector.js';
 
 /** A `--target` that cannot be used: unreachable, or not serving proto/loadtest.proto. */
@@ -65,8 +66,8 @@ export class TargetBackend implements Backend {
     return backend;
   }
 
-  connector(scheduler: Scheduler, history: History) {
-    return scheduledConnector(new GrpcConnector(FAST_RECONNECT), scheduler, history);
+  connector(scheduler: Scheduler, history: History, activity?: Activity) {
+    return scheduledConnector(new GrpcConnector(FAST_RECONNECT), scheduler, history, activity);
   }
 
   async settleOpenConnections(i: number, atMost: number, timeoutMs: number): Promise<number> {
@@ -77,6 +78,11 @@ export class TargetBackend implements Backend {
       if (open <= atMost || Date.now() >= deadline) return open;
       await new Promise((r) => setTimeout(r, 25));
     }
+  }
+
+  async acceptedConnections(i: number): Promise<number> {
+    // Less the observer's own connection.
+    return (await this.#ledger(i, '\u0000', 2_000)).acceptedConnections - 1;
   }
 
   async timesSeen(i: number, requestId: string): Promise<number> {

@@ -48,7 +48,7 @@ export class World {
     const connector = backend.connector(scheduler, this.history);
     const makePool = stack.makePool ?? REAL_STACK.makePool;
     const makeClient = stack.makeClient ?? REAL_STACK.makeClient;
-    this.pool = makePool({ connector: stack.wrapConnector?.(connector) ?? connector, name: `run-${runId}` });
+    this.pool = makePool({ connector, name: `run-${runId}` });
     const options = { pool: this.pool, deadlineMs: CALL_DEADLINE_MS, metrics: this.metrics };
     this.clients = backend.addresses.map((a) => makeClient(a, options));
   }

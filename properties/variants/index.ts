@@ -1,16 +1,5 @@
-import { PoolClient } from '../../src/client/pool-client.js';
 import type { Stack } from '../stack.js';
-import {
-  CloseWithoutDrainPool,
-  DoubleReleaseOnErrorPool,
-  KeysIgnoreOptionsPool,
-  LeakOnRemovePool,
-  LockPerCallPool,
-  RemoveReturnsEarlyPool,
-  ReusedOnCreatePool,
-  UncountedLockWaitersPool,
-} from './pool-variants.js';
-import { cacheHealthForever, dropFailures, stickyUnavailable } from './stack-variants.js';
+import { loadPatchedStack, type SourcePatch } from './patched-stack.js';
 
 /** Kinds of real-world bug the catalogue spreads over. */
 export type BugClass =
@@ -21,100 +10,238 @@ export type BugClass =
   | 'health'
   | 'stats and metrics'
   | 'keys and isolation'
-  | 'server restart';
+  | 'server restart'
+  | 'latency'
+  | 'progress';
+
+/** Why a layer cannot catch a variant, when one cannot. */
+export interface LayerBlindSpot {
+  readonly layer: 'live' | 'simulated';
+  readonly why: string;
+}
 
 /**
- * A known-broken stack: the real one with one realistic bug, kept test-side so that the suite can
- * show it catches the bug. Never used outside the properties and self-check.
+ * A known-broken stack: the real source with one realistic bug typed into it (a textual patch of
+ * `src/`), kept test-side so that the suite can show it catches the bug. The patch is applied to a
+ * copy of the current source, so a variant is the bug itself, not a rewrite beside the real code;
+ * when the code it changes is rewritten, loading it fails with `VariantPatchError`.
  */
-export interface BrokenVariant extends Stack {
+export interface BrokenVariant {
   readonly name: string;
   readonly bugClass: BugClass;
   /** The real-world bug it stands for, in one line. */
   readonly description: string;
+  readonly patches: readonly SourcePatch[];
   /**
    * Commands in the shortest sequence that shows the bug, and why no shorter one can: the
    * self-check compares the shrunk counterexample with it.
    */
   readonly shortest: { readonly commands: number; readonly why: string };
+  /** A layer that cannot see this bug, and why (the self-check still runs it there and reports it). */
+  readonly blindSpot?: LayerBlindSpot;
 }
+
+/** The variant's stack: the real pool and client built from the patched copy of the source. */
+export function variantStack(v: BrokenVariant): Promise<Stack> {
+  return loadPatchedStack(v.name, v.patches);
+}
+
+const POOL = 'pool/connection-pool.ts';
+const CLIENT = 'client/pool-client.ts';
 
 export const VARIANTS: readonly BrokenVariant[] = [
   {
     name: 'lock-per-call',
     bugClass: 'creation race',
-    description: 'the mutex is made per call, not per key, so concurrent gets of one key create two connections',
-    makePool: (o) => new LockPerCallPool(o),
+    description: 'the per-key lock is made but never stored, so concurrent gets of one key each create a connection',
+    patches: [{ file: POOL, find: '      this.locks.set(keyId, lock);\n', replace: '' }],
     shortest: { commands: 1, why: 'one wave of 2 concurrent requests to one address races the creation' },
+  },
+  {
+    name: 'one-lock-for-all-keys',
+    bugClass: 'progress',
+    description: 'every key shares one creation lock, so a slow connect to one address stalls gets of every other',
+    patches: [
+      { file: POOL, find: 'let lock = this.locks.get(keyId);', replace: "let lock = this.locks.get('');" },
+      { file: POOL, find: 'this.locks.set(keyId, lock);', replace: "this.locks.set('', lock);" },
+      {
+        file: POOL,
+        find: 'if (lock.users === 0) this.locks.delete(keyId);',
+        replace: "if (lock.users === 0) this.locks.delete('');",
+      },
+    ],
+    shortest: { commands: 2, why: 'a get of one key must wait while another key connects (the progress check)' },
   },
   {
     name: 'close-without-drain',
     bugClass: 'removal and draining',
     description: 'remove/close close the connection without waiting for calls in flight',
-    makePool: (o) => new CloseWithoutDrainPool(o),
+    patches: [{ file: POOL, find: '      await this.waitForIdle(entry);\n', replace: '' }],
     shortest: { commands: 2, why: 'a call must be in flight (a wave) when a remove or close happens' },
+    blindSpot: {
+      layer: 'live',
+      why: 'grpc-js lets calls already started on a closed channel finish, so on the wire nothing fails; only stats (draining) can show it',
+    },
   },
   {
     name: 'remove-returns-early',
     bugClass: 'removal and draining',
     description: 'remove answers before the connection is closed (fire-and-forget close)',
-    makePool: (o) => new RemoveReturnsEarlyPool(o),
+    patches: [
+      {
+        file: POOL,
+        find: '    if (!removed) return false;\n    await removed.drained;',
+        replace: '    if (!removed) return false;\n    void removed.drained;',
+      },
+    ],
     shortest: { commands: 2, why: 'a key must exist (add or call) before a remove can close it' },
   },
   {
     name: 'leak-on-remove',
     bugClass: 'leak',
     description: 'remove and close forget to close the channel, though the counters say closed',
-    makePool: (o) => new LeakOnRemovePool(o),
+    patches: [{ file: POOL, find: '        await this.closeConnection(entry);\n', replace: '' }],
     shortest: { commands: 1, why: 'one command creating a connection; the end-of-run close leaks it' },
   },
   {
     name: 'double-release-on-error',
     bugClass: 'error path',
-    description: 'a failed call releases its lease twice (catch and finally, no guard)',
-    makePool: (o) => new DoubleReleaseOnErrorPool(o),
+    description: 'a failed call releases its lease in catch and again in finally, and release lost its guard',
+    patches: [
+      { file: POOL, find: '        if (released) return;\n', replace: '' },
+      {
+        file: POOL,
+        find: '      return await use(lease.connection);\n    } finally {',
+        replace:
+          '      return await use(lease.connection);\n    } catch (error) {\n      lease.release();\n      throw error;\n    } finally {',
+      },
+    ],
     shortest: { commands: 1, why: 'one failing call (a wave or call with fail=)' },
   },
   {
     name: 'uncounted-lock-waiters',
     bugClass: 'stats and metrics',
     description: 'gets that waited on the creation lock count as neither created nor reused (was in the real pool)',
-    makePool: (o) => new UncountedLockWaitersPool(o),
+    patches: [{ file: POOL, find: '        if (!created) this.reused += 1;\n', replace: '' }],
     shortest: { commands: 1, why: 'one wave of 2 concurrent requests to one address' },
   },
   {
     name: 'reused-on-create',
     bugClass: 'stats and metrics',
     description: 'the get that creates a connection also counts it as reused',
-    makePool: (o) => new ReusedOnCreatePool(o),
+    patches: [{ file: POOL, find: '        if (!created) this.reused += 1;', replace: '        this.reused += 1;' }],
     shortest: { commands: 1, why: 'one call creates a connection' },
+  },
+  {
+    name: 'stats-inflight-zero',
+    bugClass: 'stats and metrics',
+    description: 'stats() reports inFlight 0 (a refactor left the placeholder in)',
+    patches: [{ file: POOL, find: '      inFlight,\n', replace: '      inFlight: 0,\n' }],
+    shortest: { commands: 2, why: 'a stats read must overlap a call that holds its connection' },
   },
   {
     name: 'failures-not-in-metrics',
     bugClass: 'stats and metrics',
     description: 'the client records successes in LoadTestMetrics but forgets failures on the error path',
-    makeClient: (a, o) => new PoolClient(a, { ...o, metrics: o.metrics && dropFailures(o.metrics) }),
+    patches: [{ file: CLIENT, find: '      this.#metrics?.recordFailure((performance.now() - started) * 1000);\n', replace: '' }],
     shortest: { commands: 1, why: 'one failing call' },
   },
   {
     name: 'stale-health-cache',
     bugClass: 'health',
-    description: 'health answers are cached per connection and never refreshed',
-    wrapConnector: cacheHealthForever,
+    description: 'health answers are cached per client to save RPCs, and never refreshed',
+    patches: [
+      {
+        file: CLIENT,
+        find: '  #healthChecks = 0;\n',
+        replace: '  #healthChecks = 0;\n  readonly #healthCache = new Map<string, HealthStatus>();\n',
+      },
+      {
+        file: CLIENT,
+        find: '    return this.pool.withKey(this.#key, (c) => this.pool.connector.health(c, service, deadlineMs));',
+        replace:
+          '    const cached = this.#healthCache.get(service);\n    if (cached) return cached;\n    const answer = await this.pool.withKey(this.#key, (c) => this.pool.connector.health(c, service, deadlineMs));\n    this.#healthCache.set(service, answer);\n    return answer;',
+      },
+    ],
     shortest: { commands: 3, why: 'a health check, a status change, and a second health check' },
   },
   {
     name: 'sticky-unavailable',
     bugClass: 'server restart',
     description: 'a circuit breaker opens on UNAVAILABLE and never closes: the key stays failed after the server is back',
-    wrapConnector: stickyUnavailable,
-    shortest: { commands: 4, why: 'kill a server, fail a call on it, restart it, and wait for recovery' },
+    patches: [
+      { file: CLIENT, find: '  #healthChecks = 0;\n', replace: '  #healthChecks = 0;\n  #breakerOpen = false;\n' },
+      {
+        file: CLIENT,
+        find: '    this.#calls += 1;\n',
+        replace: "    this.#calls += 1;\n    if (this.#breakerOpen) throw new GrpcStatusError(14, 'circuit open', 'Call');\n",
+      },
+      {
+        file: CLIENT,
+        find: '      this.#failed += 1;\n',
+        replace: '      this.#failed += 1;\n      if ((error as { status?: number }).status === 14) this.#breakerOpen = true;\n',
+      },
+      {
+        file: CLIENT,
+        find: "import { InvalidOptionsError } from '../pool/errors.js';",
+        replace: "import { GrpcStatusError, InvalidOptionsError } from '../pool/errors.js';",
+      },
+    ],
+    shortest: { commands: 4, why: 'kill a server, fail a call on it, restart it, and a call that must succeed' },
+  },
+  {
+    name: 'breaker-fails-next-3',
+    bugClass: 'error path',
+    description: 'a circuit breaker fails the next 3 calls at once after an UNAVAILABLE, without trying the server',
+    patches: [
+      { file: CLIENT, find: '  #healthChecks = 0;\n', replace: '  #healthChecks = 0;\n  #breakerCalls = 0;\n' },
+      {
+        file: CLIENT,
+        find: '    this.#calls += 1;\n',
+        replace:
+          "    this.#calls += 1;\n    if (this.#breakerCalls > 0) {\n      this.#breakerCalls -= 1;\n      this.#failed += 1;\n      throw new GrpcStatusError(14, 'circuit open', 'Call');\n    }\n",
+      },
+      {
+        file: CLIENT,
+        find: '      this.#failed += 1;\n      this.#metrics',
+        replace:
+          '      this.#failed += 1;\n      if ((error as { status?: number }).status === 14) this.#breakerCalls = 3;\n      this.#metrics',
+      },
+      {
+        file: CLIENT,
+        find: "import { InvalidOptionsError } from '../pool/errors.js';",
+        replace: "import { GrpcStatusError, InvalidOptionsError } from '../pool/errors.js';",
+      },
+    ],
+    shortest: { commands: 4, why: 'kill a server, fail a call on it, restart it, and a call that must succeed' },
+  },
+  {
+    name: 'slow-acquire',
+    bugClass: 'latency',
+    description: 'acquire sleeps 1 s after creating a connection "to let it warm up"',
+    patches: [
+      {
+        file: POOL,
+        find: '        if (!created) this.reused += 1;\n',
+        replace:
+          '        if (!created) this.reused += 1;\n        else await new Promise((resolve) => setTimeout(resolve, 1000));\n',
+      },
+    ],
+    shortest: { commands: 1, why: 'one call creates a connection and waits' },
   },
   {
     name: 'keys-ignore-options',
     bugClass: 'keys and isolation',
     description: 'channel options are left out of the pool key, so callers with other options share a connection',
-    makePool: (o) => new KeysIgnoreOptionsPool(o),
+    patches: [
+      {
+        file: 'pool/pool-key.ts',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a template literal
+        find: '    id: `${normalised}|${credentialsId}|${JSON.stringify(channelOptions)}`,',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a template literal
+        replace: '    id: `${normalised}|${credentialsId}`,',
+      },
+    ],
     shortest: { commands: 2, why: 'two gets of one address with different options (keys-isolate property)' },
   },
 ];

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { initialPoolState, type PoolInput, type PoolOutput, type PoolSpecState, poolStep, statsOf } from './pool-spec.js';
+
+type Step = readonly [PoolInput, PoolOutput | undefined];
+
+/** Applies steps one by one (deterministic choices: the first successor); undefined at the first illegal one. */
+function run(steps: readonly Step[], backoff = false): PoolSpecState | undefined {
+  let s: PoolSpecState | undefined = initialPoolState(2);
+  for (const [input, output] of steps) {
+    s = s && poolStep(s, input, output, { addresses: 2, backoff })[0];
+  }
+  return s;
+}
+
+const make: Step[] = [
+  [{ f: 'connect', i: 0 }, { conn: 1 }],
+  [
+    { f: 'acquire', i: 0 },
+    { conn: 1, created: true },
+  ],
+];
+
+describe('pool spec (the model the linearizability checker uses)', () => {
+  it('counts a made connection as created, and a second get of it as reused', () => {
+    const s = run([...make, [{ f: 'acquire', i: 0 }, { conn: 1 }]]);
+    expect(s && statsOf(s)).toMatchObject({ created: 1, reused: 1, inFlight: 2, liveKeys: 1 });
+  });
+
+  it('refuses a second connection for a key that has one (two creators)', () => {
+    expect(run([...make, [{ f: 'connect', i: 0 }, { conn: 2 }]])).toBeUndefined();
+  });
+
+  it('refuses a get that is handed another connection than the key holds', () => {
+    expect(run([...make, [{ f: 'acquire', i: 0 }, { conn: 7 }]])).toBeUndefined();
+  });
+
+  it('keeps a removed connection draining until its lease is released, and refuses closing it earlier', () => {
+    const removed: Step[] = [...make, [{ f: 'remove', i: 0 }, true]];
+    expect(run(removed) && statsOf(run(removed) as PoolSpecState)).toMatchObject({ liveKeys: 0, draining: 1, inFlight: 1 });
+    expect(run([...removed, [{ f: 'connClosed', i: 0, conn: 1 }, 'ok']])).toBeUndefined();
+    const drained = run([
+      ...removed,
+      [{ f: 'rpc', i: 0, conn: 1, kind: 'call', failCode: 0 }, 'ok'],
+      [{ f: 'release', i: 0, conn: 1 }, 'ok'],
+      [{ f: 'connClosed', i: 0, conn: 1 }, 'ok'],
+    ]);
+    expect(drained && statsOf(drained)).toMatchObject({ created: 1, closed: 1, draining: 0, inFlight: 0 });
+  });
+
+  it('reads stats exactly: a stats read that misses a held lease is illegal', () => {
+    const stats = (inFlight: number): Step => [
+      { f: 'stats' },
+      { created: 1, closed: 0, reused: 0, inFlight, liveKeys: 1, draining: 0 },
+    ];
+    expect(run([...make, stats(1)])).toBeDefined();
+    expect(run([...make, stats(0)])).toBeUndefined();
+  });
+
+  it('allows UNAVAILABLE only while the server is down, or (live layer only) while a channel backs off after a restart', () => {
+    const rpc: Step = [{ f: 'rpc', i: 0, conn: 1, kind: 'call', failCode: 0 }, 'status:14'];
+    expect(run([...make, rpc])).toBeUndefined();
+    expect(run([...make, [{ f: 'kill', i: 0 }, 'ok'], rpc])).toBeDefined();
+    const restarted: Step[] = [...make, [{ f: 'kill', i: 0 }, 'ok'], [{ f: 'restart', i: 0 }, 'ok'], rpc];
+    expect(run(restarted, false)).toBeUndefined();
+    expect(run(restarted, true)).toBeDefined();
+  });
+
+  it('answers health as last set, and refuses everything but stats once closed', () => {
+    const health = (status: 'SERVING' | 'NOT_SERVING'): Step => [{ f: 'rpc', i: 0, conn: 1, kind: 'health' }, status];
+    expect(run([...make, [{ f: 'serving', i: 0, status: 'NOT_SERVING' }, 'ok'], health('NOT_SERVING')])).toBeDefined();
+    expect(run([...make, [{ f: 'serving', i: 0, status: 'NOT_SERVING' }, 'ok'], health('SERVING')])).toBeUndefined();
+    const closed: Step[] = [[{ f: 'close' }, 'ok']];
+    expect(run([...closed, [{ f: 'acquire', i: 0 }, 'pool-closed']])).toBeDefined();
+    expect(run([...closed, [{ f: 'add', i: 0 }, 'ok']])).toBeUndefined();
+    // A connect that finishes after close makes a connection that must be closed, unseen.
+    const orphan = run([...closed, [{ f: 'connect', i: 1 }, { conn: 5 }], [{ f: 'connClosed', i: 1, conn: 5 }, 'ok']]);
+    expect(orphan && statsOf(orphan)).toMatchObject({ created: 1, closed: 1, liveKeys: 0, draining: 0 });
+  });
+
+  it('checks the servers accepted exactly the connections made, where no fault intervened', () => {
+    const ledger = (accepted: number[], faulted = [false, false]): Step => [{ f: 'ledger', accepted, faulted }, 'ok'];
+    expect(run([...make, ledger([1, 0])])).toBeDefined();
+    expect(run([...make, ledger([2, 0])])).toBeUndefined();
+    expect(run([...make, ledger([2, 0], [true, false])])).toBeDefined();
+  });
+});

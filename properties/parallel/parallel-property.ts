@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { describePoolInput, describePoolOutput, poolSpec } from '../../models/pool-spec.js';
+import { checkOperations, nondeterministic, renderTimelineHtml } from '../../src/harness/linearizability/index.js';
+import type { Backend } from '../backend.js';
+import { firstErrorWins, type PropertyConstraints, type PropertyResult, runCheck } from '../check-runner.js';
+import { LiveBackend } from '../live-backend.js';
+import { ModelDisagreement } from '../outcomes.js';
+import { SimulatedBackend } from '../simulated-backend.js';
+import type { Stack } from '../stack.js';
+import { TargetBackend } from '../target-backend.js';
+import { variantStack } from '../variants/index.js';
+import {
+  checkClosesBeforeReturn,
+  checkLatency,
+  checkMetricsAgainstHistory,
+  checkNothingOpen,
+  checkRequestsOnServers,
+} from './end-checks.js';
+import { type PoolOperation, toOperations } from './history-ops.js';
+import { ParallelRun } from './parallel-run.js';
+import { describeProgram, type Program, programArbitrary, programSize } from './program.js';
+
+export const PARALLEL_PROPERTY = 'pool-linearizable';
+
+/** Longest the checker may search one history before it answers `unknown` (not a counterexample). */
+const CHECK_TIMEOUT_MS = 10_000;
+
+/** The HTML timeline of the last history found not linearizable in this process (written beside its failure file). */
+export let lastTimelineHtml: string | undefined;
+
+/**
+ * Parallel programs (a prefix, 2 to 4 clients at once, a nemesis) against the pool; each run's
+ * history is checked for linearizability against the pool's model, plus what the model cannot
+ * see: remove and close return only after their connections closed, bounded latency at the caller,
+ * requests on the servers' ledgers, metrics against the history, and nothing left open.
+ */
+export async function checkParallelProperty(c: PropertyConstraints = {}): Promise<PropertyResult> {
+  const layer = c.layer ?? 'simulated';
+  const runs = c.runs ?? 100;
+  const maxCommands = c.maxCommands ?? 12;
+  const stack: Stack = c.variant ? await variantStack(c.variant) : {};
+  const target = c.targets?.length ? await TargetBackend.connect(c.targets) : undefined;
+  const addresses = target ? target.addresses.length : (c.addresses ?? 2);
+  const runPrefix = randomBytes(3).toString('hex');
+  const sizes: number[] = [];
+  let runNo = 0;
+  let lastCase = '';
+  const property = fc.asyncProperty(
+    fc.scheduler(),
+    programArbitrary({ addresses, maxOps: maxCommands, controllable: !target }),
+    async (s, program) => {
+      sizes.push(programSize(program));
+      const backend: Backend =
+        target ?? (layer === 'live' ? await LiveBackend.start(addresses) : new SimulatedBackend(addresses));
+      const run = new ParallelRun(backend, s, stack, program, `${runPrefix}-${++runNo}`);
+      await firstErrorWins(
+        async () => {
+          await run.execute();
+          await checkRun(run, layer);
+        },
+        async () => {
+          lastCase = describeProgram(program).join(', ');
+          run.gate.open();
+          await Promise.race([
+            run.s.waitFor(run.pool.close().catch(() => undefined)),
+            new Promise((r) => setTimeout(r, 2_000).unref()),
+          ]);
+          await backend.dispose();
+        },
+      );
+    },
+  );
+  property.toString = () => PARALLEL_PROPERTY;
+  const result = await runCheck(property, {
+    name: PARALLEL_PROPERTY,
+    layer: target ? 'live' : layer,
+    constraints: c,
+    runs,
+    shape: { maxCommands, addresses, runs },
+    onDone: () => target?.close(),
+    lastCase: () => lastCase,
+    counterexampleSteps: (value) => describeProgram((value as [unknown, Program])[1]),
+  });
+  return { ...result, runLengths: summarise(sizes) };
+}
+
+function summarise(sizes: readonly number[]): PropertyResult['runLengths'] {
+  if (sizes.length === 0) return { mean: 0, max: 0, emptyShare: 0, total: 0 };
+  const total = sizes.reduce((a, b) => a + b, 0);
+  return {
+    mean: total / sizes.length,
+    max: Math.max(...sizes),
+    emptyShare: sizes.filter((n) => n === 0).length / sizes.length,
+    total,
+  };
+}
+
+async function checkRun(run: ParallelRun, layer: 'live' | 'simulated'): Promise<void> {
+  // Let the observer's last after-a-turn marks land (the simulated layer runs in microtasks only).
+  await new Promise((resolve) => setImmediate(resolve));
+  const accepted = await Promise.all(run.backend.addresses.map((_, i) => run.backend.acceptedConnections(i)));
+  checkHistory(run, layer, accepted);
+  checkClosesBeforeReturn(run);
+  checkLatency(run);
+  await checkRequestsOnServers(run);
+  checkMetricsAgainstHistory(run);
+  await checkNothingOpen(run);
+}
+
+/** The history, as operations, must be linearizable for the pool's model (for this layer). */
+function checkHistory(run: ParallelRun, layer: 'live' | 'simulated', accepted: readonly number[]): void {
+  const ops = toOperations(run, accepted, performance.now());
+  const model = nondeterministic(poolSpec({ addresses: run.backend.addresses.length, backoff: layer === 'live' }));
+  const report = checkOperations(model, ops, { timeoutMs: CHECK_TIMEOUT_MS });
+  if (report.result !== 'not-linearizable') return;
+  if (process.env.DUMP_OPS) console.error(JSON.stringify(ops));
+  const part = report.partitions.find((p) => p.result === 'not-linearizable');
+  const byId = new Map(ops.map((o) => [o.id, o]));
+  const name = (id: number) => {
+    const o = byId.get(id) as PoolOperation;
+    return `${o.client} ${describePoolInput(o.input)} -> ${describePoolOutput(o.output)}`;
+  };
+  lastTimelineHtml = renderTimelineHtml({
+    title: `${PARALLEL_PROPERTY}: not linearizable`,
+    ops,
+    result: report,
+    describe: (input, output) => `${describePoolInput(input)} -> ${describePoolOutput(output)}`,
+  });
+  throw new ModelDisagreement(
+    `history not linearizable: after ${part?.longestPrefix.length ?? 0} of ${ops.length} operations, none of ` +
+      `[${(part?.stuck?.opIds ?? []).map(name).join('; ')}] can come next (model state: ${part?.stuck?.state ?? '?'})`,
+  );
+}

@@ -1,0 +1,199 @@
+import type { Scheduler } from 'fast-check';
+import type { PoolClient } from '../../src/client/pool-client.js';
+import { History } from '../../src/harness/history.js';
+import { LoadTestMetrics } from '../../src/metrics/load-test-metrics.js';
+import type { ConnectionPool } from '../../src/pool/connection-pool.js';
+import { type Backend, CALL_DEADLINE_MS } from '../backend.js';
+import { ModelDisagreement, outcomeOfError } from '../outcomes.js';
+import { REAL_STACK, type Stack } from '../stack.js';
+import { Activity } from './activity.js';
+import { type CloseRecord, type ConnectRecord, HoldGate, type OpRecord, observingConnector } from './observer.js';
+import { type ClientOp, describeOp, type NemesisOp, type Program } from './program.js';
+
+/** Longest the harness waits for a phase of a run before calling it hung (a loaded 2-core machine). */
+export const PHASE_LIMIT_MS = { live: 20_000, simulated: 3_000 } as const;
+
+/**
+ * One run of a parallel program: the pool under test over a backend's connector (scheduled, then
+ * observed), one client per address, every operation recorded with its times and outcome.
+ */
+export class ParallelRun {
+  readonly activity = new Activity();
+  readonly ops: OpRecord[] = [];
+  readonly seen: { closes: CloseRecord[]; connects: ConnectRecord[] } = { closes: [], connects: [] };
+  readonly metrics = new LoadTestMetrics();
+  readonly pool: ConnectionPool;
+  readonly clients: PoolClient[];
+  readonly gate: HoldGate;
+  readonly #current: (ClientOp | null | undefined)[];
+  #nextId = 1;
+  #nextRequest = 1;
+  #progress: (() => void) | undefined;
+
+  constructor(
+    readonly backend: Backend,
+    readonly s: Scheduler,
+    stack: Stack,
+    readonly program: Program,
+    readonly runId: string,
+  ) {
+    const scheduled = backend.connector(s, new History(), this.activity);
+    this.gate = new HoldGate(this.activity);
+    const connector = observingConnector(scheduled, this.activity, this.gate, this.seen);
+    this.pool = (stack.makePool ?? REAL_STACK.makePool)({ connector, name: `par-${runId}` });
+    const makeClient = stack.makeClient ?? REAL_STACK.makeClient;
+    this.clients = backend.addresses.map((a) =>
+      makeClient(a, { pool: this.pool, deadlineMs: CALL_DEADLINE_MS, metrics: this.metrics }),
+    );
+    this.#current = program.branches.map(() => undefined);
+  }
+
+  /** Runs the program: prefix, then branches and nemesis at once, then a final close. */
+  async execute(): Promise<void> {
+    const p = this.program;
+    for (const op of p.prefix) await this.bounded(this.#runOp('prefix', op), `prefix ${describeOp(op)}`);
+    const held = p.hold === null ? undefined : this.backend.addresses[p.hold];
+    if (held !== undefined) this.gate.hold(held);
+    const branches = p.branches.map(async (branch, k) => {
+      for (const op of branch) {
+        this.#current[k] = op;
+        this.#progress?.();
+        await this.#runOp(`c${k + 1}`, op);
+      }
+      this.#current[k] = null;
+      this.#progress?.();
+    });
+    const nemesis = (async () => {
+      for (const op of p.nemesis) {
+        // Turns the scheduler gives to the clients before this fault.
+        for (let t = 0; t < (op.after ?? 0); t++) {
+          await this.activity.scheduled(Promise.resolve(), (q) => this.s.schedule(q, 'nemesis waits'));
+        }
+        await this.#runOp('nemesis', op);
+      }
+    })();
+    const all = Promise.all([...branches, nemesis]);
+    if (p.hold !== null) {
+      await this.bounded(this.#onlyHeldLeft(p.hold), '', () => this.#noProgress(p.hold as number));
+      this.gate.open();
+    }
+    await this.bounded(all, 'the clients and the nemesis');
+    if (!this.pool.isClosed) await this.bounded(this.#runOp('final', { f: 'close' }), 'the final close');
+  }
+
+  /** Waits for `promise`, letting the scheduler release what it holds; a phase that never ends fails the run. */
+  async bounded<T>(promise: Promise<T>, what: string, message?: () => string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const limitMs = PHASE_LIMIT_MS[this.backend.layer];
+    const hung = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new ModelDisagreement(message?.() ?? `${what} did not finish within ${limitMs} ms (hung)`)),
+        limitMs,
+      );
+    });
+    try {
+      return await Promise.race([this.s.waitFor(promise), hung]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Resolves once every client has finished or waits on the held address (or on a close, which waits for it). */
+  #onlyHeldLeft(hold: number): Promise<void> {
+    const blocked = (op: ClientOp | null | undefined) =>
+      op === null || (op !== undefined && (op.f === 'close' || ('i' in op && op.i === hold)));
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.#current.every(blocked)) {
+          this.#progress = undefined;
+          resolve();
+        }
+      };
+      this.#progress = check;
+      check();
+    });
+  }
+
+  #noProgress(hold: number): string {
+    const stuck = this.#current
+      .map((op, k) => (op && !(op.f === 'close' || ('i' in op && op.i === hold)) ? `c${k + 1} ${describeOp(op)}` : null))
+      .filter((x) => x !== null);
+    return `no progress: while address ${hold}'s connection was held back, ${stuck.join(', ')} did not finish (another key's wait blocked it)`;
+  }
+
+  async #runOp(client: string, op: ClientOp | NemesisOp): Promise<void> {
+    if (op.f === 'wave') {
+      await Promise.all(
+        Array.from({ length: op.count }, (_, k) => this.#runOp(`${client}/w${k}`, { f: 'call', i: op.i, failCode: 0 })),
+      );
+      return;
+    }
+    // The start of every operation is released by the scheduler: the interleaving is generated.
+    await this.activity.scheduled(Promise.resolve(), (q) => this.s.schedule(q, `${client} ${describeOp(op)}`));
+    const rec: OpRecord = {
+      id: this.#nextId++,
+      client,
+      f: op.f,
+      i: 'i' in op ? op.i : undefined,
+      failCode: op.f === 'call' ? op.failCode : 0,
+      requestId: op.f === 'call' ? `${this.runId}-${this.#nextRequest++}` : undefined,
+      ...(op.f === 'serving' ? { status: op.status } : {}),
+      call: performance.now(),
+      ret: undefined,
+      idleAtCall: this.activity.idleMs(),
+      idleAtRet: 0,
+      outcome: undefined,
+      heldMs: 0,
+      made: [],
+    };
+    this.ops.push(rec);
+    rec.outcome = await this.activity.context.run(rec, () => this.#perform(rec, op));
+    rec.ret = performance.now();
+    rec.idleAtRet = this.activity.idleMs();
+  }
+
+  async #perform(rec: OpRecord, op: Exclude<ClientOp | NemesisOp, { f: 'wave' }>): Promise<string> {
+    const b = this.backend;
+    const addr = (i: number) => b.addresses[i] as string;
+    try {
+      switch (op.f) {
+        case 'add':
+          await this.pool.add(addr(op.i));
+          return 'ok';
+        case 'remove':
+          return String(await this.pool.remove(addr(op.i)));
+        case 'call':
+          await this.#client(op.i).call({ requestId: rec.requestId, failCode: op.failCode });
+          return 'ok';
+        case 'health':
+          return await this.#client(op.i).health();
+        case 'stats':
+          rec.stats = { ...this.#client(0).stats().pool };
+          return 'ok';
+        case 'close':
+          await this.pool.close();
+          return 'ok';
+        case 'stop':
+          await b.stop(op.i);
+          return 'ok';
+        case 'kill':
+          await b.kill(op.i);
+          return 'ok';
+        case 'restart':
+          await b.restart(op.i);
+          return 'ok';
+        case 'serving':
+          b.setServing(op.i, op.status);
+          return 'ok';
+      }
+    } catch (error) {
+      return outcomeOfError(error);
+    }
+  }
+
+  #client(i: number): PoolClient {
+    const c = this.clients[i];
+    if (!c) throw new RangeError(`no client ${i}`);
+    return c;
+  }
+}

@@ -1,0 +1,149 @@
+import fc from 'fast-check';
+
+/** One pool operation a logical client performs. A wave is `count` calls the client makes at once. */
+export type ClientOp =
+  | { readonly f: 'add' | 'remove' | 'health'; readonly i: number }
+  | { readonly f: 'call'; readonly i: number; readonly failCode: number }
+  | { readonly f: 'wave'; readonly i: number; readonly count: number }
+  | { readonly f: 'stats' }
+  | { readonly f: 'close' };
+
+/**
+ * A server fault the nemesis injects (valid for the phases its earlier faults left), after waiting
+ * `after` scheduler turns, so that clients act while a server is down.
+ */
+export type NemesisOp = (
+  | { readonly f: 'stop' | 'kill' | 'restart'; readonly i: number }
+  | { readonly f: 'serving'; readonly i: number; readonly status: 'SERVING' | 'NOT_SERVING' }
+) & { readonly after?: number };
+
+/**
+ * A parallel program in the manner of PropEr's `parallel_commands`: a sequential prefix, then 2 to
+ * 4 logical clients running their branches at once beside a nemesis branch. With `hold` set, every
+ * connector result for that address is held back until every other client has finished or waits on
+ * that address: a pool that makes one key wait for another's connect shows up as no progress.
+ */
+export interface Program {
+  readonly prefix: readonly ClientOp[];
+  readonly branches: readonly (readonly ClientOp[])[];
+  readonly nemesis: readonly NemesisOp[];
+  readonly hold: number | null;
+}
+
+export function describeOp(op: ClientOp | NemesisOp): string {
+  const wait = 'after' in op && op.after ? `+${op.after} ` : '';
+  return wait + describeBare(op);
+}
+
+function describeBare(op: ClientOp | NemesisOp): string {
+  switch (op.f) {
+    case 'stats':
+    case 'close':
+      return `${op.f}()`;
+    case 'call':
+      return op.failCode ? `call(${op.i}, fail=${op.failCode})` : `call(${op.i})`;
+    case 'wave':
+      return `wave(${op.i}, x${op.count})`;
+    case 'serving':
+      return `serving(${op.i}, ${op.status})`;
+    default:
+      return `${op.f}(${op.i})`;
+  }
+}
+
+/** The program as readable steps: `prefix: ...`, `c1: ...`, `nemesis: ...`, `hold: i`. */
+export function describeProgram(p: Program): string[] {
+  const lines: string[] = [];
+  if (p.prefix.length) lines.push(`prefix: ${p.prefix.map(describeOp).join(' ; ')}`);
+  p.branches.forEach((b, k) => {
+    if (b.length) lines.push(`c${k + 1}: ${b.map(describeOp).join(' ; ')}`);
+  });
+  if (p.nemesis.length) lines.push(`nemesis: ${p.nemesis.map(describeOp).join(' ; ')}`);
+  if (p.hold !== null) lines.push(`hold: ${p.hold}`);
+  return lines;
+}
+
+/** Number of operations in a program (a wave counts once). */
+export function programSize(p: Program): number {
+  return p.prefix.length + p.branches.reduce((n, b) => n + b.length, 0) + p.nemesis.length;
+}
+
+const FAIL_CODES = [5, 8, 13] as const;
+
+export interface ProgramConstraints {
+  readonly addresses: number;
+  /** Most operations in a program, over prefix, branches and nemesis. */
+  readonly maxOps: number;
+  /** Whether the servers can be faulted (not for `--target`). */
+  readonly controllable: boolean;
+}
+
+/** Generates programs; fast-check shrinks them by dropping operations, branches and the hold. */
+export function programArbitrary(c: ProgramConstraints): fc.Arbitrary<Program> {
+  const addr = fc.integer({ min: 0, max: c.addresses - 1 });
+  const op: fc.Arbitrary<ClientOp> = fc.oneof(
+    {
+      weight: 3,
+      arbitrary: fc.record({ f: fc.constant('call' as const), i: addr, failCode: fc.constantFrom(0, 0, 0, ...FAIL_CODES) }),
+    },
+    { weight: 2, arbitrary: fc.record({ f: fc.constant('wave' as const), i: addr, count: fc.integer({ min: 2, max: 4 }) }) },
+    { weight: 2, arbitrary: fc.record({ f: fc.constantFrom('add' as const, 'remove' as const), i: addr }) },
+    { weight: 1, arbitrary: fc.record({ f: fc.constant('health' as const), i: addr }) },
+    { weight: 2, arbitrary: fc.constant({ f: 'stats' as const }) },
+    { weight: 1, arbitrary: fc.constant({ f: 'close' as const }) },
+  );
+  const perBranch = Math.max(1, Math.floor(c.maxOps / 3));
+  const nemesisOp = fc.record({
+    kind: fc.constantFrom('down', 'down', 'serving'),
+    i: addr,
+    kill: fc.boolean(),
+    status: fc.constantFrom('SERVING' as const, 'NOT_SERVING' as const),
+    after: fc.integer({ min: 0, max: 6 }),
+  });
+  return fc
+    .record({
+      prefix: fc.array(op, { maxLength: Math.min(3, perBranch), size: 'max' }),
+      branches: fc.array(fc.array(op, { minLength: 1, maxLength: perBranch, size: 'max' }), { minLength: 2, maxLength: 4 }),
+      nemesis: c.controllable ? fc.array(nemesisOp, { maxLength: 4 }) : fc.constant([]),
+      hold: fc.option(addr, { freq: 3, nil: null }),
+    })
+    .map(({ prefix, branches, nemesis, hold }) => ({
+      prefix,
+      branches: trim(branches, c.maxOps - prefix.length),
+      nemesis: validNemesis(nemesis, c.addresses),
+      hold,
+    }));
+}
+
+/** Keeps the whole program within `budget` operations, cutting the longest branches first. */
+function trim(branches: ClientOp[][], budget: number): ClientOp[][] {
+  const out = branches.map((b) => [...b]);
+  let total = out.reduce((n, b) => n + b.length, 0);
+  while (total > Math.max(budget, out.length)) {
+    const longest = out.reduce((a, b) => (b.length > a.length ? b : a));
+    longest.pop();
+    total -= 1;
+  }
+  return out;
+}
+
+/** Faults in an order the servers allow: a server goes down only when up, and comes back after. */
+function validNemesis(
+  raw: readonly { kind: string; i: number; kill: boolean; status: 'SERVING' | 'NOT_SERVING'; after: number }[],
+  addresses: number,
+): NemesisOp[] {
+  const down = new Set<number>();
+  const out: NemesisOp[] = [];
+  for (const r of raw) {
+    if (r.i >= addresses) continue;
+    if (r.kind === 'serving') out.push({ f: 'serving', i: r.i, status: r.status, after: r.after });
+    else if (down.has(r.i)) {
+      out.push({ f: 'restart', i: r.i, after: r.after });
+      down.delete(r.i);
+    } else {
+      out.push({ f: r.kill ? 'kill' : 'stop', i: r.i, after: r.after });
+      down.add(r.i);
+    }
+  }
+  return out;
+}
