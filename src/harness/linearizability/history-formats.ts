@@ -1,0 +1,46 @@
+import { casRegisterModel } from './cas-register-model.js';
+import { checkOperations } from './check-operations.js';
+import { parseJepsenRegisterLog } from './jepsen-register.js';
+import type { CheckOptions, LinearizabilityReport, Operation } from './model.js';
+
+/** A history file format with the model its operations are checked against. */
+export interface HistoryFormat {
+  /** What `--help` says about it. */
+  readonly summary: string;
+  /** Parses and checks one file's text; throws a typed error naming file:line on a malformed line. */
+  check(text: string, file: string, options: CheckOptions): CheckedHistory;
+}
+
+/** One parsed and checked history, ready to print or draw. */
+export interface CheckedHistory {
+  readonly ops: readonly Operation<unknown, unknown>[];
+  readonly report: LinearizabilityReport;
+  readonly describe: (input: unknown, output: unknown) => string;
+}
+
+// Erases the model's own types once parsing and checking are done, so formats can sit in one table.
+function format<S, I, O>(
+  summary: string,
+  parse: (text: string, file: string) => Operation<I, O>[],
+  model: Parameters<typeof checkOperations<S, I, O>>[0],
+): HistoryFormat {
+  const describe = (input: unknown, output: unknown) =>
+    model.describeOperation?.(input as I, output as O | undefined) ??
+    `${JSON.stringify(input)} -> ${JSON.stringify(output) ?? '?'}`;
+  return {
+    summary,
+    check(text, file, options) {
+      const ops = parse(text, file);
+      return { ops: ops as Operation<unknown, unknown>[], report: checkOperations(model, ops, options), describe };
+    },
+  };
+}
+
+/** The history formats `check-history --format` knows, by name. */
+export const HISTORY_FORMATS: Readonly<Record<string, HistoryFormat>> = {
+  'jepsen-register': format(
+    'Jepsen etcd log of one compare-and-set register (read, write, cas)',
+    parseJepsenRegisterLog,
+    casRegisterModel,
+  ),
+};
