@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { checkPoolProperty } from '../../properties/pool-property.js';
 import { PoolClient } from '../client/pool-client.js';
 import { CHART_PERCENTILES, percentileChartSvg } from '../harness/latency-chart.js';
-import { writeFileAtomic } from '../harness/reports.js';
+import { checkOutputFile, OutputPathError, writeFileAtomic } from '../harness/reports.js';
 import { type ServerProcess, startServerProcess } from '../harness/server-process.js';
 import { startTsWorker } from '../harness/ts-worker.js';
 import { runFixedRate } from '../load/fixed-rate.js';
@@ -12,8 +12,11 @@ import { createLatencyHistogram, type LatencyHistogram } from '../metrics/latenc
 import { LoadTestMetrics } from '../metrics/load-test-metrics.js';
 import { ConnectionPool } from '../pool/connection-pool.js';
 import { type LoadTestClient, loadTestProto } from '../proto/load-test-proto.js';
+import { EnvironmentError } from './cli-errors.js';
+import { exitCodesHelp } from './exit-codes.js';
 import { parseOptions } from './parse-options.js';
-import { runMain } from './usage-error.js';
+import { runMain } from './run-main.js';
+import { STOPPED } from './stop-signal.js';
 
 const HELP = `Usage: npm run bench -- [--quick] [--json FILE]
 
@@ -24,8 +27,17 @@ Starts a test server in its own process and measures, side by side in one run:
     without the coordinated-omission correction;
   - the cost of recording one call in LoadTestMetrics (1 thread, and 4 worker_threads sharing it);
   - runs/s of the property layers at a fixed seed.
---quick runs short rounds (under a minute). --json FILE writes the figures, and an SVG chart of
-the latency distribution (pooled vs bare) next to it (default folder: bench-out/).`;
+
+  --quick       short rounds (under a minute)
+  --json FILE   the figures as JSON, and an SVG chart of the latency distribution (pooled vs
+                bare) next to it (default bench-out/bench.json)
+  -h, --help    this text
+
+On SIGINT/SIGTERM (or output closed, as when piped into head) the bench stops its server process
+and exits 130/143 (141); with --json given, the figures measured so far are written, marked
+"interrupted". The server process also exits if the bench is killed outright.
+
+${exitCodesHelp('a measurement failed (a call failed, or shared metrics lost records)')}`;
 
 const WORKER = new URL('./bench-metrics-worker.ts', import.meta.url);
 type Call = () => Promise<unknown>;
@@ -110,129 +122,54 @@ async function recordCost(): Promise<{ singleThreadNs: number; fourWorkersNsPerR
   return { singleThreadNs, fourWorkersNsPerRecord: (wall * 1e6) / (4 * perWorker) };
 }
 
-runMain(async () => {
-  const { values } = parseOptions(process.argv.slice(2), {
-    quick: { type: 'boolean', default: false },
-    json: { type: 'string' },
-    help: { type: 'boolean', default: false },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const quick = values.quick;
-  const roundMs = quick ? 700 : 2_000;
-  const rounds = quick ? 2 : 5;
-  const server: ServerProcess = await startServerProcess();
-  console.log(
-    `bench: server ${server.address} (own process), ${quick ? 'quick' : 'full'} run, ${rounds} A/B rounds of ${roundMs} ms`,
-  );
-  const bare = bareCaller(server.address);
-  const pooled = pooledCaller(server.address);
-  const closedLoop: Array<Record<string, number | number[]>> = [];
-  const chartHistograms: { bare: LatencyHistogram; pooled: LatencyHistogram } = {
-    bare: createLatencyHistogram(),
-    pooled: createLatencyHistogram(),
-  };
-  let maxCallsPerSec = 0;
-  try {
-    for (const c of [bare.call, pooled.call]) await closedLoopRound(c, 10, quick ? 300 : 1_000); // warm-up both
-    for (const inFlight of [1, 10, 100]) {
-      console.log(`closed loop, ${inFlight} in flight ...`);
-      const ratios: number[] = [];
-      const bareRates: number[] = [];
-      const pooledRates: number[] = [];
-      const bareH = createLatencyHistogram();
-      const pooledH = createLatencyHistogram();
-      for (let r = 0; r < rounds; r++) {
-        // Alternate which goes first, so drift on a noisy machine does not favour one side.
-        const order = r % 2 === 0 ? ['bare', 'pooled'] : ['pooled', 'bare'];
-        const got: Record<string, RoundFigures> = {};
-        for (const side of order) got[side] = await closedLoopRound(side === 'bare' ? bare.call : pooled.call, inFlight, roundMs);
-        const b = got.bare as RoundFigures;
-        const p = got.pooled as RoundFigures;
-        bareRates.push(b.callsPerSec);
-        pooledRates.push(p.callsPerSec);
-        ratios.push(p.callsPerSec / b.callsPerSec);
-        bareH.add(b.histogram);
-        pooledH.add(p.histogram);
-      }
-      if (inFlight === 10) {
-        chartHistograms.bare.add(bareH);
-        chartHistograms.pooled.add(pooledH);
-      }
-      maxCallsPerSec = Math.max(maxCallsPerSec, median(pooledRates));
-      closedLoop.push({
-        inFlight,
-        bareCallsPerSec: median(bareRates),
-        pooledCallsPerSec: median(pooledRates),
-        ratio: median(ratios),
-        ratioMin: Math.min(...ratios),
-        ratioMax: Math.max(...ratios),
-        bareP50Ms: pct(bareH, 50),
-        bareP90Ms: pct(bareH, 90),
-        bareP99Ms: pct(bareH, 99),
-        bareP999Ms: pct(bareH, 99.9),
-        pooledP50Ms: pct(pooledH, 50),
-        pooledP90Ms: pct(pooledH, 90),
-        pooledP99Ms: pct(pooledH, 99),
-        pooledP999Ms: pct(pooledH, 99.9),
-      });
+runMain(
+  async (stop) => {
+    const { values } = parseOptions(
+      process.argv.slice(2),
+      {
+        quick: { type: 'boolean', default: false },
+        json: { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+      { help: HELP },
+    );
+    if (values.help) {
+      console.log(HELP);
+      return 0;
     }
-
-    const openLoop: Array<Record<string, number>> = [];
-    for (const load of [0.5, 0.8]) {
-      console.log(`open loop at ${load * 100}% of ${maxCallsPerSec.toFixed(0)} calls/s ...`);
-      const requestedRate = Math.round(maxCallsPerSec * load);
-      const intervalUs = 1e6 / requestedRate;
-      const corrected = createLatencyHistogram();
-      const uncorrected = createLatencyHistogram();
-      const fromIntended = createLatencyHistogram();
-      const serviceTimesUs: number[] = [];
-      const r = await runFixedRate({ ratePerSec: requestedRate, durationMs: quick ? 1_500 : 5_000 }, async (ctx) => {
-        const t0 = performance.now();
-        await pooled.call();
-        const end = performance.now();
-        const serviceUs = Math.max(1, Math.round((end - t0) * 1000));
-        uncorrected.recordValue(serviceUs);
-        serviceTimesUs.push(serviceUs);
-        fromIntended.recordValue(Math.max(1, Math.round((end - (ctx.intendedStartMs ?? t0)) * 1000)));
-      });
-      // The correction back-fills the samples a stalled sender missed; done after the run, so that
-      // its work (thousands of records per slow call) cannot slow the sender it is correcting for.
-      for (const us of serviceTimesUs) corrected.recordValueWithExpectedInterval(us, intervalUs);
-      openLoop.push({
-        load,
-        requestedRate,
-        achievedRate: r.achievedRatePerSec,
-        achievedOverRequested: r.achievedRatePerSec / requestedRate,
-        failed: r.failed,
-        p50UncorrectedMs: pct(uncorrected, 50),
-        p99UncorrectedMs: pct(uncorrected, 99),
-        p99CorrectedMs: pct(corrected, 99),
-        p99FromIntendedStartMs: pct(fromIntended, 99),
-      });
-    }
-
-    console.log('LoadTestMetrics record cost ...');
-    const metricsCost = await recordCost();
-    console.log('property layers ...');
-    const seed = 4_242;
-    const sim = await checkPoolProperty({ layer: 'simulated', runs: quick ? 1_000 : 3_000, seed });
-    const live = await checkPoolProperty({ layer: 'live', runs: quick ? 40 : 150, seed });
-    const propertyLayers = [sim, live].map((r) => ({
-      layer: r.layer,
-      seed,
-      runs: r.runs,
-      runsPerSec: (r.runs / r.wallMs) * 1000,
-      passed: r.passed,
-    }));
-
-    const figures = { machine: machine(), quick, rounds, roundMs, closedLoop, openLoop, metricsCost, propertyLayers };
-    printTables(figures);
+    const quick = values.quick;
+    const roundMs = quick ? 700 : 2_000;
+    const rounds = quick ? 2 : 5;
     const jsonFile = values.json ?? path.join('bench-out', 'bench.json');
-    await writeFileAtomic(jsonFile, `${JSON.stringify(figures, null, 2)}\n`);
     const svgFile = path.join(path.dirname(jsonFile), 'bench-latency.svg');
+    for (const file of [jsonFile, svgFile]) {
+      await checkOutputFile(file).catch((error: unknown) => {
+        throw error instanceof OutputPathError ? new EnvironmentError(`--json ${error.message}`) : error;
+      });
+    }
+    const server: ServerProcess = await startServerProcess();
+    // Whatever ends the bench (a signal, a closed pipe, an error), the server process goes with it.
+    stop.onCleanup(() => server.stop());
+    console.log(
+      `bench: server ${server.address} (own process), ${quick ? 'quick' : 'full'} run, ${rounds} A/B rounds of ${roundMs} ms`,
+    );
+    const bare = bareCaller(server.address);
+    const pooled = pooledCaller(server.address);
+    stop.onCleanup(() => pooled.close());
+    stop.onCleanup(() => bare.close());
+    const figures: BenchFigures = { machine: machine(), quick, rounds, roundMs, closedLoop: [], openLoop: [] };
+    const measured = await stop.race(measure(figures, bare, pooled));
+    if (measured === STOPPED) {
+      console.log(`bench interrupted by ${stop.reason}: server stopped`);
+      if (values.json !== undefined) {
+        await writeFileAtomic(jsonFile, `${JSON.stringify({ ...figures, interrupted: stop.reason }, null, 2)}\n`);
+        console.log(`partial figures: ${jsonFile}`);
+      }
+      return 0;
+    }
+    const { chartHistograms, ...json } = measured;
+    printTables(json);
+    await writeFileAtomic(jsonFile, `${JSON.stringify(json, null, 2)}\n`);
     const series = (label: string, color: string, h: LatencyHistogram) => ({
       label,
       color,
@@ -246,24 +183,135 @@ runMain(async () => {
       ]),
     );
     console.log(`\nfigures: ${jsonFile}\nchart:   ${svgFile}`);
-  } finally {
-    bare.close();
-    await pooled.close();
-    await server.stop();
+    return 0;
+  },
+  { stoppable: true },
+);
+
+interface BenchFigures {
+  machine: ReturnType<typeof machine>;
+  quick: boolean;
+  rounds: number;
+  roundMs: number;
+  closedLoop: Array<Record<string, number | number[]>>;
+  openLoop: Array<Record<string, number>>;
+  metricsCost?: { singleThreadNs: number; fourWorkersNsPerRecord: number };
+  propertyLayers?: Array<{ layer: string; seed: number; runs: number; runsPerSec: number; passed: boolean }>;
+}
+
+/** Runs every measurement, filling `figures` as it goes (so an interrupted bench can write what it has). */
+async function measure(
+  figures: BenchFigures,
+  bare: { call: Call },
+  pooled: { call: Call },
+): Promise<Required<BenchFigures> & { chartHistograms: { bare: LatencyHistogram; pooled: LatencyHistogram } }> {
+  const { quick, rounds, roundMs, closedLoop, openLoop } = figures;
+  const chartHistograms: { bare: LatencyHistogram; pooled: LatencyHistogram } = {
+    bare: createLatencyHistogram(),
+    pooled: createLatencyHistogram(),
+  };
+  let maxCallsPerSec = 0;
+  for (const c of [bare.call, pooled.call]) await closedLoopRound(c, 10, quick ? 300 : 1_000); // warm-up both
+  for (const inFlight of [1, 10, 100]) {
+    console.log(`closed loop, ${inFlight} in flight ...`);
+    const ratios: number[] = [];
+    const bareRates: number[] = [];
+    const pooledRates: number[] = [];
+    const bareH = createLatencyHistogram();
+    const pooledH = createLatencyHistogram();
+    for (let r = 0; r < rounds; r++) {
+      // Alternate which goes first, so drift on a noisy machine does not favour one side.
+      const order = r % 2 === 0 ? ['bare', 'pooled'] : ['pooled', 'bare'];
+      const got: Record<string, RoundFigures> = {};
+      for (const side of order) got[side] = await closedLoopRound(side === 'bare' ? bare.call : pooled.call, inFlight, roundMs);
+      const b = got.bare as RoundFigures;
+      const p = got.pooled as RoundFigures;
+      bareRates.push(b.callsPerSec);
+      pooledRates.push(p.callsPerSec);
+      ratios.push(p.callsPerSec / b.callsPerSec);
+      bareH.add(b.histogram);
+      pooledH.add(p.histogram);
+    }
+    if (inFlight === 10) {
+      chartHistograms.bare.add(bareH);
+      chartHistograms.pooled.add(pooledH);
+    }
+    maxCallsPerSec = Math.max(maxCallsPerSec, median(pooledRates));
+    closedLoop.push({
+      inFlight,
+      bareCallsPerSec: median(bareRates),
+      pooledCallsPerSec: median(pooledRates),
+      ratio: median(ratios),
+      ratioMin: Math.min(...ratios),
+      ratioMax: Math.max(...ratios),
+      bareP50Ms: pct(bareH, 50),
+      bareP90Ms: pct(bareH, 90),
+      bareP99Ms: pct(bareH, 99),
+      bareP999Ms: pct(bareH, 99.9),
+      pooledP50Ms: pct(pooledH, 50),
+      pooledP90Ms: pct(pooledH, 90),
+      pooledP99Ms: pct(pooledH, 99),
+      pooledP999Ms: pct(pooledH, 99.9),
+    });
   }
-  return 0;
-});
+
+  for (const load of [0.5, 0.8]) {
+    console.log(`open loop at ${load * 100}% of ${maxCallsPerSec.toFixed(0)} calls/s ...`);
+    const requestedRate = Math.round(maxCallsPerSec * load);
+    const intervalUs = 1e6 / requestedRate;
+    const corrected = createLatencyHistogram();
+    const uncorrected = createLatencyHistogram();
+    const fromIntended = createLatencyHistogram();
+    const serviceTimesUs: number[] = [];
+    const r = await runFixedRate({ ratePerSec: requestedRate, durationMs: quick ? 1_500 : 5_000 }, async (ctx) => {
+      const t0 = performance.now();
+      await pooled.call();
+      const end = performance.now();
+      const serviceUs = Math.max(1, Math.round((end - t0) * 1000));
+      uncorrected.recordValue(serviceUs);
+      serviceTimesUs.push(serviceUs);
+      fromIntended.recordValue(Math.max(1, Math.round((end - (ctx.intendedStartMs ?? t0)) * 1000)));
+    });
+    // The correction back-fills the samples a stalled sender missed; done after the run, so that
+    // its work (thousands of records per slow call) cannot slow the sender it is correcting for.
+    for (const us of serviceTimesUs) corrected.recordValueWithExpectedInterval(us, intervalUs);
+    openLoop.push({
+      load,
+      requestedRate,
+      achievedRate: r.achievedRatePerSec,
+      achievedOverRequested: r.achievedRatePerSec / requestedRate,
+      failed: r.failed,
+      p50UncorrectedMs: pct(uncorrected, 50),
+      p99UncorrectedMs: pct(uncorrected, 99),
+      p99CorrectedMs: pct(corrected, 99),
+      p99FromIntendedStartMs: pct(fromIntended, 99),
+    });
+  }
+
+  console.log('LoadTestMetrics record cost ...');
+  const metricsCost = await recordCost();
+  figures.metricsCost = metricsCost;
+  console.log('property layers ...');
+  const seed = 4_242;
+  const sim = await checkPoolProperty({ layer: 'simulated', runs: quick ? 1_000 : 3_000, seed });
+  const live = await checkPoolProperty({ layer: 'live', runs: quick ? 40 : 150, seed });
+  const propertyLayers = [sim, live].map((r) => ({
+    layer: r.layer,
+    seed,
+    runs: r.runs,
+    runsPerSec: (r.runs / r.wallMs) * 1000,
+    passed: r.passed,
+  }));
+  figures.propertyLayers = propertyLayers;
+
+  return { ...figures, metricsCost, propertyLayers, chartHistograms };
+}
 
 function machine() {
   return { node: process.version, cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown' };
 }
 
-function printTables(f: {
-  closedLoop: Array<Record<string, number | number[]>>;
-  openLoop: Array<Record<string, number>>;
-  metricsCost: { singleThreadNs: number; fourWorkersNsPerRecord: number };
-  propertyLayers: Array<{ layer: string; runs: number; runsPerSec: number; passed: boolean }>;
-}): void {
+function printTables(f: Required<BenchFigures>): void {
   const n = (x: unknown, d = 0) => (typeof x === 'number' ? x.toFixed(d) : String(x));
   console.log('\nclosed loop (median of rounds; ratio = pooled/bare, min..max)');
   console.log(

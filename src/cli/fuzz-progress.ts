@@ -48,7 +48,11 @@ export class FuzzProgress {
     console.log(text);
   }
 
+  /** Stops the bar and gives the terminal back as it was (cursor shown, line wrap on); safe to call twice. */
   stop(): void {
-    this.#bar?.stop();
+    if (!this.#bar) return;
+    this.#bar.stop();
+    // The bar hid the cursor and turned line wrap off; say both again in case it was cut short.
+    process.stdout.write('\x1b[?25h\x1b[?7h');
   }
 }

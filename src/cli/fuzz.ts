@@ -6,12 +6,18 @@ import { POOL_PROPERTY } from '../../properties/pool-property.js';
 import { toFailureFile } from '../../properties/replay.js';
 import { findVariant } from '../../properties/variants/index.js';
 import { writeFailureFile } from '../harness/failure-file.js';
-import { junitXml, writeFileAtomic } from '../harness/reports.js';
-import { batchSeed, type Shard, shardBatch } from '../harness/shard.js';
+import { checkOutputDir, checkOutputFile, junitXml, OutputPathError, writeFileAtomic } from '../harness/reports.js';
+import { batchSeed, shardBatch } from '../harness/shard.js';
+import { EnvironmentError, UsageError } from './cli-errors.js';
+import { exitCodesHelp } from './exit-codes.js';
 import { FuzzProgress } from './fuzz-progress.js';
-import { parseDuration, parseInteger, parseOptions, parseShard } from './parse-options.js';
-import { failureDetails, resultLine } from './property-output.js';
-import { runMain, UsageError } from './usage-error.js';
+import type { BatchReport, FuzzReport } from './fuzz-report.js';
+import { parseDuration, parseInteger, parseOptions, parseSeed, parseShard } from './parse-options.js';
+import { failureDetails, hadNoRuns, resultLine } from './property-output.js';
+import { runMain } from './run-main.js';
+import { STOPPED } from './stop-signal.js';
+
+export type { BatchReport, FuzzReport } from './fuzz-report.js';
 
 /** Runs per batch: a batch is the unit of work shards split (and of progress reporting). */
 const BATCH_RUNS: Record<Layer, number> = { live: 40, simulated: 1_000 };
@@ -25,148 +31,171 @@ Fuzzes for a fixed time: batches of property runs, each batch with its own seed 
 the base seed, until the budget is spent (never past it by more than one run).
 
   --time D            time budget: 30s, 10m, 1h (default 60s)
-  --seed S            base seed (default: fresh, printed first); shards of one job share it
+  --seed S            base seed, a whole number in -2147483648..2147483647 (negative: --seed -5 or
+                      --seed=-5; default: fresh, printed first); shards of one job share it
   --shard i/n         run the i-th of n disjoint shares of the batches (default 1/1)
   --layer L           live, simulated or all (default all: batches alternate)
   --max-commands N    most commands per run (default 20)
   --against VARIANT   fuzz a known-broken pool (to see the fuzzer catch it)
-  --out DIR           reports: fuzz-report.json and fuzz-junit.xml (default reports/fuzz)
+  --out DIR           reports: fuzz-report.json and fuzz-junit.xml (default reports/fuzz;
+                      with --shard i/n and n > 1: fuzz-report-shardIofN.json, fuzz-junit-shardIofN.xml)
   --failures-dir DIR  failure files (default failures/)
+  -h, --help          this text
 
-Exit: 0 nothing failed, 1 a property failed, 2 bad usage.`;
+A batch whose time ran out before its first run is reported as "no runs", never as a failure.
+On SIGINT/SIGTERM the run stops, writes both reports marked "interrupted" and exits 130/143.
 
-export interface BatchReport {
-  readonly batch: number;
-  readonly property: string;
-  readonly seed: number;
-  readonly layer: Layer;
-  readonly runs: number;
-  readonly passed: boolean;
-  readonly wallMs: number;
-  readonly counterexample: string[] | null;
-  readonly error: string | null;
-  readonly failureFile: string | null;
-}
+${exitCodesHelp('a property failed (failure file written, replay command printed)')}`;
 
-export interface FuzzReport {
-  readonly version: 1;
-  readonly seed: number;
-  readonly shard: Shard;
-  readonly budgetMs: number;
-  readonly elapsedMs: number;
-  readonly layers: Layer[];
-  readonly totals: { readonly batches: number; readonly runs: number; readonly failures: number };
-  readonly batches: BatchReport[];
-}
-
-runMain(async () => {
-  const { values } = parseOptions(process.argv.slice(2), {
-    time: { type: 'string', default: '60s' },
-    seed: { type: 'string' },
-    shard: { type: 'string', default: '1/1' },
-    layer: { type: 'string', default: 'all' },
-    'max-commands': { type: 'string', default: '20' },
-    against: { type: 'string' },
-    out: { type: 'string', default: path.join('reports', 'fuzz') },
-    'failures-dir': { type: 'string', default: 'failures' },
-    help: { type: 'boolean', default: false },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const budgetMs = parseDuration(values.time, '--time');
-  const shard = parseShard(values.shard);
-  const seed =
-    values.seed !== undefined ? parseInteger(values.seed, '--seed', -(2 ** 31), 2 ** 31 - 1) : (Math.random() * 2 ** 32) | 0;
-  if (!['live', 'simulated', 'all'].includes(values.layer))
-    throw new UsageError(`--layer takes live, simulated or all; got "${values.layer}"`);
-  const layers: Layer[] = values.layer === 'all' ? ['simulated', 'live'] : [values.layer as Layer];
-  const maxCommands = parseInteger(values['max-commands'], '--max-commands', 1, 200);
-  const variant = values.against !== undefined ? findVariant(values.against) : undefined;
-  if (values.against !== undefined && !variant) throw new UsageError(`--against: no variant named "${values.against}"`);
-
-  console.log(
-    `fuzz seed ${seed}  shard ${shard.index}/${shard.count}  budget ${(budgetMs / 1000).toFixed(0)} s  layers ${layers.join(', ')}  max commands ${maxCommands}`,
-  );
-  const started = performance.now();
-  const elapsed = () => performance.now() - started;
-  const progress = new FuzzProgress(budgetMs);
-  const batches: BatchReport[] = [];
-  let runs = 0;
-  let failures = 0;
-
-  for (let j = 0; elapsed() < budgetMs; j++) {
-    const batch = shardBatch(shard, j);
-    // Batches cycle through the layers, and through FUZZ_MIX for the property.
-    const layer = layers[j % layers.length] as Layer;
-    const property = findProperty(FUZZ_MIX[Math.floor(j / layers.length) % FUZZ_MIX.length] as string) as PropertyDefinition;
-    const result: PropertyResult = await property.check({
-      layer,
-      seed: batchSeed(seed, batch),
-      runs: BATCH_RUNS[layer],
-      maxCommands,
-      variant,
-      timeLimitMs: Math.max(1, budgetMs - elapsed()),
-    });
-    runs += result.runs;
-    let failureFile: string | null = null;
-    if (!result.passed) {
-      failures += 1;
-      failureFile = await writeFailureFile(values['failures-dir'], toFailureFile(result));
-      progress.log(`${resultLine(result)}\n${failureDetails(result)}\n  saved: ${failureFile}`);
+runMain(
+  async (stop) => {
+    const { values } = parseOptions(
+      process.argv.slice(2),
+      {
+        time: { type: 'string', default: '60s' },
+        seed: { type: 'string' },
+        shard: { type: 'string', default: '1/1' },
+        layer: { type: 'string', default: 'all' },
+        'max-commands': { type: 'string', default: '20' },
+        against: { type: 'string' },
+        out: { type: 'string', default: path.join('reports', 'fuzz') },
+        'failures-dir': { type: 'string', default: 'failures' },
+        help: { type: 'boolean', default: false },
+      },
+      { help: HELP },
+    );
+    if (values.help) {
+      console.log(HELP);
+      return 0;
     }
-    batches.push({
-      batch,
-      property: result.property,
-      seed: result.seed,
-      layer,
-      runs: result.runs,
-      passed: result.passed,
-      wallMs: result.wallMs,
-      counterexample: result.counterexample ?? null,
-      error: result.error ?? null,
-      failureFile,
-    });
-    progress.update(elapsed(), runs, failures, `batch ${batch} ${layer}`);
-  }
-  progress.stop();
+    const budgetMs = parseDuration(values.time, '--time');
+    const shard = parseShard(values.shard);
+    const seed = values.seed !== undefined ? parseSeed(values.seed) : (Math.random() * 2 ** 32) | 0;
+    if (!['live', 'simulated', 'all'].includes(values.layer))
+      throw new UsageError(`--layer takes live, simulated or all; got "${values.layer}"`);
+    const layers: Layer[] = values.layer === 'all' ? ['simulated', 'live'] : [values.layer as Layer];
+    const maxCommands = parseInteger(values['max-commands'], '--max-commands', 1, 200);
+    const variant = values.against !== undefined ? findVariant(values.against) : undefined;
+    if (values.against !== undefined && !variant) throw new UsageError(`--against: no variant named "${values.against}"`);
+    const suffix = shard.count > 1 ? `-shard${shard.index}of${shard.count}` : '';
+    const jsonFile = path.join(values.out, `fuzz-report${suffix}.json`);
+    const junitFile = path.join(values.out, `fuzz-junit${suffix}.xml`);
+    await checkOutputs([
+      ['--out', () => checkOutputFile(jsonFile)],
+      ['--out', () => checkOutputFile(junitFile)],
+      ['--failures-dir', () => checkOutputDir(values['failures-dir'])],
+    ]);
 
-  const report: FuzzReport = {
-    version: 1,
-    seed,
-    shard,
-    budgetMs,
-    elapsedMs: elapsed(),
-    layers,
-    totals: { batches: batches.length, runs, failures },
-    batches,
-  };
-  const suffix = shard.count > 1 ? `-shard${shard.index}of${shard.count}` : '';
-  const jsonFile = path.join(values.out, `fuzz-report${suffix}.json`);
-  const junitFile = path.join(values.out, `fuzz-junit${suffix}.xml`);
-  await writeFileAtomic(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
-  await writeFileAtomic(
-    junitFile,
-    junitXml(
-      `fuzz shard ${shard.index}/${shard.count}`,
-      batches.map((b) => ({
-        name: `batch ${b.batch} [${b.layer}] seed ${b.seed}`,
-        classname: b.property,
-        timeSeconds: b.wallMs / 1000,
-        failure: b.passed
-          ? undefined
-          : {
-              message: b.error ?? 'failed',
-              body: `${(b.counterexample ?? []).join('\n')}\nreplay: npm run replay -- ${b.failureFile}`,
-            },
-      })),
-    ),
-  );
-  console.log(
-    `fuzz done: ${runs} runs in ${batches.length} batches, ${(elapsed() / 1000).toFixed(1)} s of ${(budgetMs / 1000).toFixed(0)} s, ` +
-      `${((runs / elapsed()) * 1000).toFixed(1)} runs/s, ${failures} failure(s)\nreports: ${jsonFile}, ${junitFile}`,
-  );
-  for (const b of batches) if (b.failureFile) console.log(`replay: npm run replay -- ${b.failureFile}`);
-  return failures > 0 ? 1 : 0;
-});
+    console.log(
+      `fuzz seed ${seed}  shard ${shard.index}/${shard.count}  budget ${(budgetMs / 1000).toFixed(0)} s  layers ${layers.join(', ')}  max commands ${maxCommands}`,
+    );
+    const started = performance.now();
+    const elapsed = () => performance.now() - started;
+    const progress = new FuzzProgress(budgetMs);
+    const forgetProgress = stop.onCleanup(() => progress.stop());
+    const batches: BatchReport[] = [];
+    let runs = 0;
+    let failures = 0;
+    let saveProblem = false;
+
+    for (let j = 0; elapsed() < budgetMs && !(await stop.checkpoint()); j++) {
+      const batch = shardBatch(shard, j);
+      // Batches cycle through the layers, and through FUZZ_MIX for the property.
+      const layer = layers[j % layers.length] as Layer;
+      const property = findProperty(FUZZ_MIX[Math.floor(j / layers.length) % FUZZ_MIX.length] as string) as PropertyDefinition;
+      const result: PropertyResult | typeof STOPPED = await stop.race(
+        property.check({
+          layer,
+          seed: batchSeed(seed, batch),
+          runs: BATCH_RUNS[layer],
+          maxCommands,
+          variant,
+          timeLimitMs: Math.max(1, budgetMs - elapsed()),
+        }),
+      );
+      if (result === STOPPED) break;
+      runs += result.runs;
+      let failureFile: string | null = null;
+      if (!result.passed) {
+        failures += 1;
+        try {
+          failureFile = await writeFailureFile(values['failures-dir'], toFailureFile(result));
+        } catch (error) {
+          // Seed and path are printed below, so the case is not lost with its file.
+          saveProblem = true;
+          progress.log(`error: could not save the failure file in ${values['failures-dir']}: ${(error as Error).message}`);
+        }
+        progress.log(`${resultLine(result)}\n${failureDetails(result)}\n  saved: ${failureFile ?? '(not saved)'}`);
+      }
+      batches.push({
+        batch,
+        property: result.property,
+        seed: result.seed,
+        layer,
+        runs: result.runs,
+        passed: result.passed,
+        noRuns: hadNoRuns(result),
+        wallMs: result.wallMs,
+        counterexample: result.counterexample ?? null,
+        error: result.error ?? null,
+        failureFile,
+      });
+      progress.update(elapsed(), runs, failures, `batch ${batch} ${layer}`);
+    }
+    progress.stop();
+    forgetProgress();
+
+    const interrupted = stop.reason ?? null;
+    const report: FuzzReport = {
+      version: 1,
+      seed,
+      shard,
+      budgetMs,
+      elapsedMs: elapsed(),
+      layers,
+      interrupted,
+      totals: { batches: batches.length, runs, failures },
+      batches,
+    };
+    await writeFileAtomic(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+    await writeFileAtomic(
+      junitFile,
+      junitXml(
+        `fuzz shard ${shard.index}/${shard.count}`,
+        batches.map((b) => ({
+          name: `batch ${b.batch} [${b.layer}] seed ${b.seed}`,
+          classname: b.property,
+          timeSeconds: b.wallMs / 1000,
+          skipped: b.noRuns ? 'no runs: the time budget ran out before the first run' : undefined,
+          failure: b.passed
+            ? undefined
+            : {
+                message: b.error ?? 'failed',
+                body: `${(b.counterexample ?? []).join('\n')}\nreplay: ${b.failureFile ? `npm run replay -- ${b.failureFile}` : `(failure file not saved) npm run properties -- --seed ${b.seed} --layer ${b.layer} --property ${b.property}`}`,
+              },
+        })),
+        { interrupted: interrupted ?? undefined },
+      ),
+    );
+    console.log(
+      `fuzz ${interrupted ? `interrupted by ${interrupted}` : 'done'}: ${runs} runs in ${batches.length} batches, ${(elapsed() / 1000).toFixed(1)} s of ${(budgetMs / 1000).toFixed(0)} s, ` +
+        `${elapsed() > 0 ? ((runs / elapsed()) * 1000).toFixed(1) : '0.0'} runs/s, ${failures} failure(s)\nreports: ${jsonFile}, ${junitFile}`,
+    );
+    for (const b of batches) if (b.failureFile) console.log(`replay: npm run replay -- ${b.failureFile}`);
+    if (failures > 0) return 1;
+    return saveProblem ? 3 : 0;
+  },
+  { stoppable: true },
+);
+
+/** Refuses output paths that cannot be written before the run starts (exit 3), not after it. */
+async function checkOutputs(checks: Array<[flag: string, check: () => Promise<void>]>): Promise<void> {
+  for (const [flag, check] of checks) {
+    try {
+      await check();
+    } catch (error) {
+      if (error instanceof OutputPathError) throw new EnvironmentError(`${flag} ${error.message}`);
+      throw error;
+    }
+  }
+}

@@ -5,10 +5,13 @@ import { regressionFiles, replayFile, toFailureFile } from '../../properties/rep
 import { TargetError } from '../../properties/target-backend.js';
 import { findVariant, VARIANTS } from '../../properties/variants/index.js';
 import { writeFailureFile } from '../harness/failure-file.js';
-import { writeFileAtomic } from '../harness/reports.js';
-import { parseDuration, parseInteger, parseOptions } from './parse-options.js';
+import { checkOutputDir, checkOutputFile, OutputPathError, writeFileAtomic } from '../harness/reports.js';
+import { EnvironmentError, UsageError } from './cli-errors.js';
+import { exitCodesHelp } from './exit-codes.js';
+import { parseDuration, parseInteger, parseOptions, parseSeed } from './parse-options.js';
 import { failureDetails, resultLine } from './property-output.js';
-import { runMain, UsageError } from './usage-error.js';
+import { runMain } from './run-main.js';
+import { STOPPED } from './stop-signal.js';
 
 const DEFAULT_RUNS: Record<Layer, number> = { live: 200, simulated: 3_000 };
 
@@ -20,127 +23,184 @@ ${PROPERTIES.map((p) => `  ${p.name}: ${p.description}`).join('\n')}
 
   --layer live|simulated|all   which layer(s) to run (default all)
   --runs N                     runs per layer (default live ${DEFAULT_RUNS.live}, simulated ${DEFAULT_RUNS.simulated})
-  --seed S                     seed (default: fresh, printed first)
+  --seed S                     seed, a whole number in -2147483648..2147483647 (negative: --seed -5
+                               or --seed=-5; default: fresh, printed first)
   --path P                     fast-check replay path (needs --seed, one --layer, one --property)
   --property NAME              run only this property
   --time D                     time budget (30s, 10m, 1h), split over the layers
   --max-commands N             most commands per run (default 12)
   --against VARIANT            run against a known-broken pool (see --list-variants)
   --target H:P[,H:P...]        live layer against servers already running that implement
-                               proto/loadtest.proto (commands that control servers are left out)
+                               proto/loadtest.proto (commands that control servers are left out;
+                               keys-isolate needs servers it starts itself, so it is skipped, and
+                               asking for it with --property is refused)
   --json FILE                  write the results as JSON
   --failures-dir DIR           where failure files go (default failures/)
   --no-regressions             skip the regression corpus
   --list-variants              print the known-broken variants, one a line
-  --help                       this text
+  -h, --help                   this text
 
-Exit: 0 all passed, 1 a property failed, 2 bad usage.`;
+A time budget that runs out before a property's first run reports it as NO RUNS (not a failure).
+On SIGINT/SIGTERM the run stops, writes --json with "interrupted" set, and exits 130/143.
 
-runMain(async () => {
-  const { values } = parseOptions(process.argv.slice(2), {
-    layer: { type: 'string', default: 'all' },
-    property: { type: 'string' },
-    runs: { type: 'string' },
-    seed: { type: 'string' },
-    path: { type: 'string' },
-    time: { type: 'string' },
-    'max-commands': { type: 'string', default: '12' },
-    against: { type: 'string' },
-    target: { type: 'string' },
-    json: { type: 'string' },
-    'failures-dir': { type: 'string', default: 'failures' },
-    'no-regressions': { type: 'boolean', default: false },
-    'list-variants': { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (values['list-variants']) {
-    for (const v of VARIANTS) console.log(v.name);
-    return 0;
-  }
-  if (!['live', 'simulated', 'all'].includes(values.layer)) {
-    throw new UsageError(`--layer takes live, simulated or all; got "${values.layer}"`);
-  }
-  const targets = values.target?.split(',').map((t) => t.trim());
-  if (targets && values.layer === 'simulated')
-    throw new UsageError('--target runs the live layer; it cannot go with --layer simulated');
-  const layers: Layer[] = targets ? ['live'] : values.layer === 'all' ? ['live', 'simulated'] : [values.layer as Layer];
-  const seed = values.seed !== undefined ? parseInteger(values.seed, '--seed', -(2 ** 31), 2 ** 31 - 1) : freshSeed();
-  if (values.property !== undefined && !PROPERTIES.some((p) => p.name === values.property)) {
-    throw new UsageError(
-      `--property: no property named "${values.property}" (known: ${PROPERTIES.map((p) => p.name).join(', ')})`,
+${exitCodesHelp('a property failed (a regression failed again, or a new failure: saved and printed)')}`;
+
+runMain(
+  async (stop) => {
+    const { values } = parseOptions(
+      process.argv.slice(2),
+      {
+        layer: { type: 'string', default: 'all' },
+        property: { type: 'string' },
+        runs: { type: 'string' },
+        seed: { type: 'string' },
+        path: { type: 'string' },
+        time: { type: 'string' },
+        'max-commands': { type: 'string', default: '12' },
+        against: { type: 'string' },
+        target: { type: 'string' },
+        json: { type: 'string' },
+        'failures-dir': { type: 'string', default: 'failures' },
+        'no-regressions': { type: 'boolean', default: false },
+        'list-variants': { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+      { help: HELP },
     );
-  }
-  if (values.path !== undefined && (values.seed === undefined || layers.length !== 1 || values.property === undefined)) {
-    throw new UsageError('--path replays one case: give it with --seed, a single --layer and --property');
-  }
-  const runs = values.runs !== undefined ? parseInteger(values.runs, '--runs', 1) : undefined;
-  const timeMs = values.time !== undefined ? parseDuration(values.time, '--time') : undefined;
-  const maxCommands = parseInteger(values['max-commands'], '--max-commands', 1, 200);
-  const variant = values.against !== undefined ? findVariant(values.against) : undefined;
-  if (values.against !== undefined && !variant) {
-    throw new UsageError(`--against: no variant named "${values.against}" (known: ${VARIANTS.map((v) => v.name).join(', ')})`);
-  }
-
-  console.log(
-    `seed ${seed}  layers ${layers.join(', ')}${variant ? `  against ${variant.name}` : ''}${targets ? `  target ${targets.join(', ')}` : ''}`,
-  );
-  let failed = false;
-  const written: string[] = [];
-
-  if (!values['no-regressions'] && !variant && !targets) {
-    const files = await regressionFiles();
-    for (const file of files) {
-      const r = await replayFile(file);
-      const expectFail = r.failure.variant !== null;
-      const ok = expectFail ? r.reproduced : !r.reproduced;
-      if (r.versionWarning) console.warn(`warning: ${r.versionWarning}`);
-      console.log(
-        `regression ${path.basename(file)}: ${ok ? 'ok' : 'FAILS AGAIN'}${expectFail ? ' (variant still caught)' : ''}`,
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    if (values['list-variants']) {
+      for (const v of VARIANTS) console.log(v.name);
+      return 0;
+    }
+    if (!['live', 'simulated', 'all'].includes(values.layer)) {
+      throw new UsageError(`--layer takes live, simulated or all; got "${values.layer}"`);
+    }
+    const targets = values.target?.split(',').map((t) => t.trim());
+    if (targets && values.layer === 'simulated')
+      throw new UsageError('--target runs the live layer; it cannot go with --layer simulated');
+    const layers: Layer[] = targets ? ['live'] : values.layer === 'all' ? ['live', 'simulated'] : [values.layer as Layer];
+    const seed = values.seed !== undefined ? parseSeed(values.seed) : freshSeed();
+    if (values.property !== undefined && !PROPERTIES.some((p) => p.name === values.property)) {
+      throw new UsageError(
+        `--property: no property named "${values.property}" (known: ${PROPERTIES.map((p) => p.name).join(', ')})`,
       );
-      if (!ok) {
-        failed = true;
-        console.log(failureDetails(r.result));
-      }
     }
-  }
+    const named = values.property === undefined ? undefined : PROPERTIES.find((p) => p.name === values.property);
+    if (targets && named && !named.supportsTarget) {
+      throw new UsageError(
+        `--property ${named.name} cannot run against --target: it counts connections on servers it starts itself (run it without --target)`,
+      );
+    }
+    if (values.path !== undefined && (values.seed === undefined || layers.length !== 1 || values.property === undefined)) {
+      throw new UsageError('--path replays one case: give it with --seed, a single --layer and --property');
+    }
+    const runs = values.runs !== undefined ? parseInteger(values.runs, '--runs', 1) : undefined;
+    const timeMs = values.time !== undefined ? parseDuration(values.time, '--time') : undefined;
+    const maxCommands = parseInteger(values['max-commands'], '--max-commands', 1, 200);
+    const variant = values.against !== undefined ? findVariant(values.against) : undefined;
+    if (values.against !== undefined && !variant) {
+      throw new UsageError(`--against: no variant named "${values.against}" (known: ${VARIANTS.map((v) => v.name).join(', ')})`);
+    }
 
-  const results: PropertyResult[] = [];
-  const properties = PROPERTIES.filter((p) => (!targets || p.supportsTarget) && (!values.property || p.name === values.property));
-  const shareMs = timeMs === undefined ? undefined : timeMs / (layers.length * properties.length);
-  for (const layer of layers) {
-    for (const property of properties) {
-      const result = await property
-        .check({
-          layer,
-          seed,
-          path: values.path,
-          runs: runs ?? DEFAULT_RUNS[layer],
-          timeLimitMs: shareMs,
-          maxCommands,
-          variant,
-          targets,
-        })
-        .catch((error: unknown) => {
-          if (error instanceof TargetError) throw new UsageError(error.message);
-          throw error;
-        });
-      results.push(result);
-      console.log(resultLine(result));
-      if (!result.passed) {
-        failed = true;
-        console.log(failureDetails(result));
-        written.push(await writeFailureFile(values['failures-dir'], toFailureFile(result)));
+    await checkOutputs(values.json, values['failures-dir']);
+
+    console.log(
+      `seed ${seed}  layers ${layers.join(', ')}${variant ? `  against ${variant.name}` : ''}${targets ? `  target ${targets.join(', ')}` : ''}`,
+    );
+    let failed = false;
+    const written: string[] = [];
+
+    if (!values['no-regressions'] && !variant && !targets) {
+      const files = await regressionFiles();
+      for (const file of files) {
+        if (await stop.checkpoint()) break;
+        const r = await stop.race(replayFile(file));
+        if (r === STOPPED) break;
+        const expectFail = r.failure.variant !== null;
+        const ok = expectFail ? r.reproduced : !r.reproduced;
+        if (r.versionWarning) console.warn(`warning: ${r.versionWarning}`);
+        console.log(
+          `regression ${path.basename(file)}: ${ok ? 'ok' : 'FAILS AGAIN'}${expectFail ? ' (variant still caught)' : ''}`,
+        );
+        if (!ok) {
+          failed = true;
+          console.log(failureDetails(r.result));
+        }
       }
     }
+
+    const results: PropertyResult[] = [];
+    const chosen = PROPERTIES.filter((p) => !values.property || p.name === values.property);
+    const properties = chosen.filter((p) => !targets || p.supportsTarget);
+    for (const p of chosen.filter((p) => !properties.includes(p))) {
+      console.log(`${`${p.name} [live]`.padEnd(42)} SKIPPED: it needs servers it starts itself; not run against --target`);
+    }
+    const shareMs = timeMs === undefined ? undefined : timeMs / (layers.length * properties.length);
+    let saveProblem = false;
+    checks: for (const layer of layers) {
+      for (const property of properties) {
+        if (await stop.checkpoint()) break checks;
+        const result = await stop.race(
+          property
+            .check({
+              layer,
+              seed,
+              path: values.path,
+              runs: runs ?? DEFAULT_RUNS[layer],
+              timeLimitMs: shareMs,
+              maxCommands,
+              variant,
+              targets,
+            })
+            .catch((error: unknown) => {
+              if (error instanceof TargetError) throw new UsageError(error.message);
+              throw error;
+            }),
+        );
+        if (result === STOPPED) break checks;
+        results.push(result);
+        console.log(resultLine(result));
+        if (!result.passed) {
+          failed = true;
+          console.log(failureDetails(result));
+          try {
+            written.push(await writeFailureFile(values['failures-dir'], toFailureFile(result)));
+          } catch (error) {
+            // The failure is printed above in full (seed and path replay it); losing the file must not lose it.
+            saveProblem = true;
+            console.error(`error: could not save the failure file in ${values['failures-dir']}: ${(error as Error).message}`);
+          }
+        }
+      }
+    }
+    const interrupted = stop.reason ?? null;
+    if (interrupted) console.log(`interrupted by ${interrupted}: ${results.length} check(s) done; partial results`);
+    if (values.json) await writeFileAtomic(values.json, `${JSON.stringify({ seed, interrupted, results }, null, 2)}\n`);
+    for (const file of written) console.log(`failure saved: ${file}\n  replay: npm run replay -- ${file}`);
+    if (failed) return 1;
+    return saveProblem ? 3 : 0;
+  },
+  { stoppable: true },
+);
+
+/** Refuses output paths that cannot be written before the run starts (exit 3), not after it. */
+async function checkOutputs(json: string | undefined, failuresDir: string): Promise<void> {
+  try {
+    if (json !== undefined) await checkOutputFile(json);
+  } catch (error) {
+    if (error instanceof OutputPathError) throw new EnvironmentError(`--json ${error.message}`);
+    throw error;
   }
-  if (values.json) await writeFileAtomic(values.json, `${JSON.stringify({ seed, results }, null, 2)}\n`);
-  for (const file of written) console.log(`failure saved: ${file}\n  replay: npm run replay -- ${file}`);
-  return failed ? 1 : 0;
-});
+  try {
+    await checkOutputDir(failuresDir);
+  } catch (error) {
+    if (error instanceof OutputPathError) throw new EnvironmentError(`--failures-dir ${error.message}`);
+    throw error;
+  }
+}
 
 function freshSeed(): number {
   return (Math.random() * 2 ** 32) | 0;

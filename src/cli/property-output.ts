@@ -1,10 +1,21 @@
 import type { PropertyResult } from '../../properties/pool-property.js';
 
+/** Whether a result checked nothing: its time budget ran out before the first run. */
+export function hadNoRuns(r: PropertyResult): boolean {
+  return r.passed && r.interrupted && r.runs === 0;
+}
+
 /** One summary line per property run: name, layer, runs, seed, wall time, runs/s, result. */
 export function resultLine(r: PropertyResult): string {
   const name = `${r.property} [${r.layer}${r.variant ? ` vs ${r.variant}` : ''}]`;
   const rate = r.wallMs > 0 ? (r.runs / r.wallMs) * 1000 : 0;
-  const verdict = r.passed ? (r.interrupted ? 'PASS (time budget reached)' : 'PASS') : 'FAIL';
+  const verdict = hadNoRuns(r)
+    ? 'NO RUNS (time budget ran out before the first run)'
+    : r.passed
+      ? r.interrupted
+        ? 'PASS (time budget reached)'
+        : 'PASS'
+      : 'FAIL';
   return `${name.padEnd(42)} runs ${String(r.runs).padStart(6)}  seed ${String(r.seed).padStart(11)}  ${(r.wallMs / 1000).toFixed(1).padStart(6)} s  ${rate.toFixed(1).padStart(8)} runs/s  ${verdict}`;
 }
 

@@ -1,60 +1,111 @@
 import { type SelfCheckOptions, selfCheckVariant, type VariantVerdict } from '../../properties/self-check.js';
 import { VARIANTS } from '../../properties/variants/index.js';
-import { writeFileAtomic } from '../harness/reports.js';
-import { parseDuration, parseInteger, parseOptions } from './parse-options.js';
-import { runMain, UsageError } from './usage-error.js';
+import { checkOutputFile, OutputPathError, writeFileAtomic } from '../harness/reports.js';
+import { EnvironmentError, UsageError } from './cli-errors.js';
+import { exitCodesHelp } from './exit-codes.js';
+import { parseDuration, parseOptions, parseSeed } from './parse-options.js';
+import { runMain } from './run-main.js';
+import { STOPPED } from './stop-signal.js';
 
-const HELP = `Usage: npm run self-check -- [--cap 60s] [--seed S] [--variant NAME] [--json FILE]
+const HELP = `Usage: npm run self-check -- [--cap 60s] [--seed S] [--variant NAME] [--layer live|simulated|all] [--json FILE]
 
-Runs the properties against every known-broken variant in properties/variants/ (simulated layer
-first, then live) and prints whether each was caught, by which property, after how many runs and
-seconds, and how long the shrunk counterexample is beside the shortest one that shows the bug.
-Exit 1 if any variant is missed.
+Runs the properties against every known-broken variant in properties/variants/ on each layer
+(simulated, then live) and prints, per layer, whether each was caught, by which property, after
+how many runs and seconds, and how long the shrunk counterexample is beside the shortest one that
+shows the bug. A layer the catalogue says cannot see a bug is marked "blind" with its reason.
+A property whose time ran out before its first run counts as not having caught the variant.
 
-  --cap D          most time per variant (default 60s)
-  --seed S         seed (default: fresh per variant)
+  --cap D          most time per variant per layer (default 60s)
+  --seed S         seed, a whole number in -2147483648..2147483647 (default: fresh per variant)
   --variant NAME   check one variant only
-  --json FILE      write { variants: [{ name, caught, by, runs, seconds, shrunkCommands, ... }] }`;
+  --layer L        live, simulated or all (default all)
+  --json FILE      write { variants: [{ name, caught, layers: { simulated: { caught, by, runs,
+                   seconds, shrunkCommands, counterexample, blindSpot }, live: {...} } }] }
+                   (and "interrupted" when stopped early)
+  -h, --help       this text
 
-runMain(async () => {
-  const { values } = parseOptions(process.argv.slice(2), {
-    cap: { type: 'string', default: '60s' },
-    seed: { type: 'string' },
-    variant: { type: 'string' },
-    json: { type: 'string' },
-    help: { type: 'boolean', default: false },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const options: SelfCheckOptions = {
-    capMs: parseDuration(values.cap, '--cap'),
-    seed: values.seed === undefined ? undefined : parseInteger(values.seed, '--seed', -(2 ** 31), 2 ** 31 - 1),
-  };
-  const chosen = values.variant === undefined ? VARIANTS : VARIANTS.filter((v) => v.name === values.variant);
-  if (chosen.length === 0)
-    throw new UsageError(`--variant: no variant named "${values.variant}" (known: ${VARIANTS.map((v) => v.name).join(', ')})`);
+${exitCodesHelp('a variant was missed (not caught within --cap)')}`;
 
-  console.log(
-    `self-check: ${chosen.length} variant(s), cap ${(options.capMs ?? 0) / 1000} s each${options.seed === undefined ? '' : `, seed ${options.seed}`}\n`,
-  );
-  console.log(
-    `${'variant'.padEnd(26)} ${'class'.padEnd(21)} ${'result'.padEnd(7)} ${'caught by'.padEnd(32)} ${'runs'.padStart(6)} ${'seconds'.padStart(8)}  shrunk/shortest`,
-  );
-  const verdicts: VariantVerdict[] = [];
-  for (const v of chosen) {
-    const r = await selfCheckVariant(v, options);
-    verdicts.push(r);
-    console.log(
-      `${r.name.padEnd(26)} ${r.bugClass.padEnd(21)} ${(r.caught ? 'caught' : 'MISSED').padEnd(7)} ${(r.by ?? '-').padEnd(32)} ${String(r.runs ?? '-').padStart(6)} ${(r.seconds === null ? '-' : r.seconds.toFixed(2)).padStart(8)}  ${r.shrunkCommands ?? '-'}/${r.shortestCommands}`,
+runMain(
+  async (stop) => {
+    const { values } = parseOptions(
+      process.argv.slice(2),
+      {
+        cap: { type: 'string', default: '60s' },
+        seed: { type: 'string' },
+        variant: { type: 'string' },
+        layer: { type: 'string', default: 'all' },
+        json: { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+      { help: HELP },
     );
-  }
-  const caught = verdicts.filter((v) => v.caught);
-  const seconds = caught.map((v) => v.seconds ?? 0).sort((a, b) => a - b);
-  const median = seconds.length ? (seconds[Math.floor((seconds.length - 1) / 2)] as number) : Number.NaN;
-  console.log(`\n${caught.length}/${verdicts.length} caught; median time to first failure ${median.toFixed(2)} s`);
-  for (const v of caught) console.log(`  ${v.name}: ${(v.counterexample ?? []).join(' ; ')}`);
-  if (values.json) await writeFileAtomic(values.json, `${JSON.stringify({ variants: verdicts }, null, 2)}\n`);
-  return caught.length === verdicts.length ? 0 : 1;
-});
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    if (!['all', 'live', 'simulated'].includes(values.layer)) {
+      throw new UsageError(`--layer must be live, simulated or all; got "${values.layer}"`);
+    }
+    const layers = values.layer === 'all' ? (['simulated', 'live'] as const) : ([values.layer] as ['live' | 'simulated']);
+    const options: SelfCheckOptions = {
+      capMs: parseDuration(values.cap, '--cap'),
+      seed: values.seed === undefined ? undefined : parseSeed(values.seed),
+      layers,
+    };
+    const chosen = values.variant === undefined ? VARIANTS : VARIANTS.filter((v) => v.name === values.variant);
+    if (chosen.length === 0)
+      throw new UsageError(`--variant: no variant named "${values.variant}" (known: ${VARIANTS.map((v) => v.name).join(', ')})`);
+    if (values.json !== undefined) {
+      await checkOutputFile(values.json).catch((error: unknown) => {
+        throw error instanceof OutputPathError ? new EnvironmentError(`--json ${error.message}`) : error;
+      });
+    }
+
+    console.log(
+      `self-check: ${chosen.length} variant(s), cap ${(options.capMs ?? 0) / 1000} s each${options.seed === undefined ? '' : `, seed ${options.seed}`}\n`,
+    );
+    console.log(
+      `${'variant'.padEnd(26)} ${'class'.padEnd(21)} ${'layer'.padEnd(10)} ${'result'.padEnd(7)} ${'caught by'.padEnd(20)} ${'runs'.padStart(6)} ${'seconds'.padStart(8)}  shrunk/shortest`,
+    );
+    const verdicts: VariantVerdict[] = [];
+    for (const v of chosen) {
+      if (await stop.checkpoint()) break;
+      const r = await stop.race(selfCheckVariant(v, options));
+      if (r === STOPPED) break;
+      verdicts.push(r);
+      for (const [layer, l] of Object.entries(r.layers)) {
+        const result = l.caught ? 'caught' : l.blindSpot ? 'blind' : 'MISSED';
+        console.log(
+          `${r.name.padEnd(26)} ${r.bugClass.padEnd(21)} ${layer.padEnd(10)} ${result.padEnd(7)} ${(l.by ?? '-').padEnd(20)} ${String(l.runs ?? '-').padStart(6)} ${(l.seconds === null ? '-' : l.seconds.toFixed(2)).padStart(8)}  ${l.shrunkCommands ?? '-'}/${r.shortestCommands}`,
+        );
+      }
+    }
+    const caught = verdicts.filter((v) => v.caughtWhereExpected);
+    if (stop.reason) console.log(`\ninterrupted by ${stop.reason}: ${verdicts.length} of ${chosen.length} variant(s) checked`);
+    for (const layer of layers) {
+      const on = verdicts.map((v) => v.layers[layer]).filter((l) => l !== undefined);
+      const seconds = on
+        .filter((l) => l.caught)
+        .map((l) => l.seconds ?? 0)
+        .sort((a, b) => a - b);
+      const median = seconds.length ? (seconds[Math.floor((seconds.length - 1) / 2)] as number) : Number.NaN;
+      console.log(
+        `${layer}: ${seconds.length}/${on.length} caught, ${on.filter((l) => !l.caught && l.blindSpot).length} blind by design; median time to first failure ${median.toFixed(2)} s`,
+      );
+    }
+    console.log(`${caught.length}/${verdicts.length} caught on every layer expected to see them`);
+    for (const v of verdicts) {
+      for (const [layer, l] of Object.entries(v.layers)) {
+        if (l.caught) console.log(`  ${v.name} [${layer}, ${l.by}]: ${(l.counterexample ?? []).join(' ; ')}`);
+        else if (l.blindSpot) console.log(`  ${v.name} [${layer}]: blind: ${l.blindSpot}`);
+      }
+    }
+    if (values.json) {
+      const interrupted = stop.reason ?? null;
+      await writeFileAtomic(values.json, `${JSON.stringify({ interrupted, variants: verdicts }, null, 2)}\n`);
+    }
+    return caught.length === verdicts.length ? 0 : 1;
+  },
+  { stoppable: true },
+);

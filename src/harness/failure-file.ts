@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Version of the failure-file schema this code writes and reads. */
@@ -25,7 +25,22 @@ export interface FailureFile {
   readonly options: { readonly maxCommands: number; readonly addresses: number };
   readonly commit: string | null;
   readonly createdAt: string;
+  /**
+   * sha256 of the fields that name the case (property, layer, variant, seed, path, commands
+   * replay path, counterexample, options), written with the file: an edited field is reported as
+   * an edit, not blamed on changed generators. Files without it are read as before.
+   */
+  readonly digest?: string;
 }
+
+/** The ranges a failure file's numbers must be in (what the CLIs accept, and what a run can use). */
+export const FAILURE_FILE_LIMITS = {
+  seed: { min: -(2 ** 31), max: 2 ** 31 - 1 },
+  maxCommands: { min: 1, max: 200 },
+  addresses: { min: 1, max: 16 },
+  counterexampleSteps: { max: 1_000 },
+  pathChars: { max: 10_000 },
+} as const;
 
 /** Base class of failure-file problems; `code` is stable; `file` names the file. */
 export class FailureFileError extends Error {
@@ -47,9 +62,31 @@ export async function writeFailureFile(dir: string, failure: FailureFile): Promi
   const name = `${stamp}_${failure.property}_${failure.layer}${failure.variant ? `_${failure.variant}` : ''}_${randomBytes(2).toString('hex')}.json`;
   const target = path.join(dir, name);
   const temp = path.join(dir, `.${name}.tmp`);
-  await writeFile(temp, `${JSON.stringify(failure, null, 2)}\n`, { flag: 'wx' });
-  await rename(temp, target);
+  const withDigest: FailureFile = { ...failure, digest: failureDigest(failure) };
+  try {
+    await writeFile(temp, `${JSON.stringify(withDigest, null, 2)}\n`, { flag: 'wx' });
+    await rename(temp, target);
+  } catch (error) {
+    await unlink(temp).catch(() => {});
+    throw error;
+  }
   return target;
+}
+
+/** The digest of the fields that name a failure's case (see `FailureFile.digest`). */
+export function failureDigest(f: FailureFile): string {
+  const named = [
+    f.property,
+    f.layer,
+    f.variant,
+    f.seed,
+    f.path,
+    f.commandsReplayPath,
+    f.counterexample,
+    f.options.maxCommands,
+    f.options.addresses,
+  ];
+  return createHash('sha256').update(JSON.stringify(named)).digest('hex');
 }
 
 /** Reads and validates a failure file; throws `FailureFileError` naming the file and the problem. */
@@ -106,5 +143,34 @@ function validateFailure(file: string, data: unknown): FailureFile {
   if (d.commandsReplayPath !== null && typeof d.commandsReplayPath !== 'string')
     bad('field "commandsReplayPath" must be a string or null');
   if (d.variant !== null && typeof d.variant !== 'string') bad('field "variant" must be a string or null');
-  return d as unknown as FailureFile;
+  const L = FAILURE_FILE_LIMITS;
+  const integerIn = (name: string, value: unknown, range: { min: number; max: number }): void => {
+    if (!Number.isInteger(value) || (value as number) < range.min || (value as number) > range.max) {
+      bad(`field "${name}" must be a whole number in ${range.min}..${range.max}; got ${JSON.stringify(value)}`);
+    }
+  };
+  integerIn('seed', d.seed, L.seed);
+  integerIn('options.maxCommands', o?.maxCommands, L.maxCommands);
+  integerIn('options.addresses', o?.addresses, L.addresses);
+  if (!/^(\d+(:\d+)*)?$/.test(d.path as string) || (d.path as string).length > L.pathChars.max) {
+    bad(
+      `field "path" must be fast-check's replay path: numbers joined by ":" (like "3:1:0"), at most ${L.pathChars.max} characters`,
+    );
+  }
+  if (typeof d.commandsReplayPath === 'string' && d.commandsReplayPath.length > L.pathChars.max) {
+    bad(`field "commandsReplayPath" must be at most ${L.pathChars.max} characters`);
+  }
+  if ((d.counterexample as unknown[]).length > L.counterexampleSteps.max) {
+    bad(`field "counterexample" must hold at most ${L.counterexampleSteps.max} steps`);
+  }
+  const failure = d as unknown as FailureFile;
+  if (d.digest !== undefined && d.digest !== failureDigest(failure)) {
+    throw new FailureFileError(
+      'ERR_FAILURE_FILE_EDITED',
+      file,
+      'was edited after it was written: its property, layer, variant, seed, path, commandsReplayPath, counterexample or options ' +
+        'no longer match its "digest"; restore it from the run\'s artifacts, or delete "digest" to replay the edited case anyway',
+    );
+  }
+  return failure;
 }
