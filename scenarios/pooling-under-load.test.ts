@@ -8,8 +8,9 @@ describe('pooling under load', () => {
     const name = 'test_pool_efficiency_under_load';
     await inEnvironment(async (env) => {
       const clients = Array.from({ length: 30 }, () => env.client());
-      const r = await runClosedLoop({ workers: 30, requestsPerWorker: 10 }, sendVia(clients, name));
-      expectAllServedOnce(env.server, name, r, 300);
+      const send = sendVia(clients, name);
+      const r = await runClosedLoop({ workers: 30, requestsPerWorker: 10 }, send);
+      expectAllServedOnce(env.server, send, r, 300);
       // Pool size optimal (1 connection for a single address), and the pool's own view agrees.
       expectServerConnections(env.server, 1);
       expect(env.pool.size).toBe(1);
@@ -26,11 +27,12 @@ describe('pooling under load', () => {
         // New client objects each wave, as short-lived clients would be: the pool must still reuse.
         const clients = Array.from({ length: 10 }, () => env.client());
         const prefix = `${name}-w${wave}`;
+        const send = sendVia(clients, prefix);
         const r = await runClosedLoop({ workers: 10, requestsPerWorker: 3 }, async (ctx) => {
-          const reply = await sendVia(clients, prefix)(ctx);
+          const reply = await send(ctx);
           answeredBy.add(reply.serverId);
         });
-        expectAllServedOnce(env.server, prefix, r, 30);
+        expectAllServedOnce(env.server, send, r, 30);
         // After every wave: still the one connection, never re-created.
         expectServerConnections(env.server, 1);
         expect(env.pool.stats()).toMatchObject({ created: 1, closed: 0, reused: (wave + 1) * 30 - 1 });

@@ -9,8 +9,9 @@ describe('resource contention', () => {
     await inEnvironment(async (env) => {
       const shared = env.newPool('shared');
       const clients = Array.from({ length: 20 }, () => env.client({ pool: shared }));
-      const r = await runClosedLoop({ workers: 20, requestsPerWorker: 5 }, sendVia(clients, name));
-      expectAllServedOnce(env.server, name, r, 100);
+      const send = sendVia(clients, name);
+      const r = await runClosedLoop({ workers: 20, requestsPerWorker: 5 }, send);
+      expectAllServedOnce(env.server, send, r, 100);
       expectServerConnections(env.server, 1);
       // Reuse as the pool reports it must agree with what the server saw: one connection, 100 gets.
       expect(shared.stats()).toMatchObject({ created: 1, reused: 99, liveKeys: 1, inFlight: 0 });
@@ -23,8 +24,9 @@ describe('resource contention', () => {
     await inEnvironment(async (env) => {
       const pools = [env.newPool('a'), env.newPool('b')];
       const clients = pools.flatMap((pool) => Array.from({ length: 10 }, () => env.client({ pool })));
-      const r = await runClosedLoop({ workers: 20, requestsPerWorker: 3 }, sendVia(clients, name));
-      expectAllServedOnce(env.server, name, r, 60);
+      const send = sendVia(clients, name);
+      const r = await runClosedLoop({ workers: 20, requestsPerWorker: 3 }, send);
+      expectAllServedOnce(env.server, send, r, 60);
       // Independent pools: one connection each, as the server counts them.
       expectServerConnections(env.server, 2);
       for (const p of pools) expect(p.stats()).toMatchObject({ created: 1, reused: 29 });

@@ -147,4 +147,28 @@ describe('PoolClient', () => {
     expect(c.maxLatencyUs).toBeLessThan(5_000_000);
     expect(client.stats().healthChecks).toBe(2);
   });
+
+  it('counts itself active in the metrics while it has a call in flight, once however many, and not after', async () => {
+    const s = await server();
+    const metrics = new LoadTestMetrics();
+    const pool = ownPool();
+    const a = new PoolClient(s.address, { pool, metrics });
+    const b = new PoolClient(s.address, { pool, metrics });
+    // Held on the server: a has three calls in flight, b one that fails, all four seen by the server.
+    const held = [
+      a.call({ requestId: 'a1', delayMs: 1_000 }),
+      a.call({ requestId: 'a2', delayMs: 1_000 }),
+      a.call({ requestId: 'a3', delayMs: 1_000 }),
+      b.call({ requestId: 'b1', delayMs: 1_000, failCode: 13 }).catch((e: unknown) => e),
+    ];
+    await s.ledger.waitUntil((l) => l.totalRequests === 4, 5_000, 'four calls held on the server');
+    expect(metrics.counts().activeClients).toBe(2);
+    const outcomes = await Promise.allSettled(held);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    // Every call ended, one of them failed: nobody is active any more.
+    expect(metrics.counts()).toMatchObject({ activeClients: 0, totalRequests: 4, failedRequests: 1 });
+    // A call refused before it was sent never made the client active.
+    await expect(a.call({ delayMs: -1 })).rejects.toMatchObject({ code: 'ERR_INVALID_REQUEST' });
+    expect(metrics.counts().activeClients).toBe(0);
+  });
 });

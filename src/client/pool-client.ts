@@ -15,7 +15,10 @@ export interface PoolClientOptions extends KeyOptions {
   readonly pool?: ConnectionPool;
   /** Deadline of calls that do not give one; default 5 000 ms. */
   readonly deadlineMs?: number;
-  /** Every call's outcome and latency is recorded here (a failed call counts as failed). */
+  /**
+   * Every call's outcome and latency is recorded here (a failed call counts as failed), and the
+   * client counts itself in `activeClients` while it has at least one call in flight.
+   */
   readonly metrics?: LoadTestMetrics;
 }
 
@@ -72,6 +75,7 @@ export class PoolClient {
   #succeeded = 0;
   #failed = 0;
   #healthChecks = 0;
+  #callsInFlight = 0;
 
   constructor(address: string, options: PoolClientOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionsError('PoolClient options must be an object');
@@ -91,6 +95,10 @@ export class PoolClient {
     const request = { ...input, requestId: input.requestId ?? randomUUID() };
     checkRequest(request);
     this.#calls += 1;
+    // Active means "has a call in flight": the client counts itself once, on its first call in
+    // flight, and leaves on the last one's end (success or failure), so activeClients is the
+    // number of clients with at least one call outstanding.
+    if (this.#callsInFlight++ === 0) this.#metrics?.clientStarted();
     const started = performance.now();
     try {
       const reply = await this.pool.withKey(this.#key, (c) => this.pool.connector.call(c, request, deadlineMs));
@@ -101,6 +109,8 @@ export class PoolClient {
       this.#failed += 1;
       this.#metrics?.recordFailure((performance.now() - started) * 1000);
       throw error;
+    } finally {
+      if (--this.#callsInFlight === 0) this.#metrics?.clientFinished();
     }
   }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { runClosedLoop } from './closed-loop.js';
-import { runFixedRate } from './fixed-rate.js';
-import type { RequestContext } from './load-result.js';
+import { FixedRateRun, runFixedRate } from './fixed-rate.js';
+import { describeFailureKey, failureKey, mergeFailures, type RequestContext } from './load-result.js';
+import { reconcileIds } from './reconcile-ids.js';
 import { runBursts, runRamp, runSpike } from './shapes.js';
 
 const failEvery = (n: number) => {
@@ -28,18 +29,83 @@ describe('load patterns', () => {
     expect(r.issued).toBe(r.succeeded);
   });
 
-  it('fixed rate: sends exactly rate x duration requests, each at its intended time or later', async () => {
+  it('fixed rate: sends every slot of the schedule, each at its intended time or later, and reports from what it saw', async () => {
     const starts: Array<{ intended: number; actual: number }> = [];
     const r = await runFixedRate({ ratePerSec: 200, durationMs: 250, workers: 4 }, async (ctx) => {
       starts.push({ intended: ctx.intendedStartMs ?? Number.NaN, actual: performance.now() });
     });
-    expect(r.scheduled).toBe(50);
-    expect(r.issued).toBe(50);
-    expect(r.succeeded).toBe(50);
+    // Counted by the send function itself, not derived from rate x duration.
+    expect(starts).toHaveLength(50);
+    expect(r).toMatchObject({ issued: 50, succeeded: 50, notSentSaturated: 0, stoppedEarly: false });
     const intended = starts.map((s) => s.intended);
     // The schedule is against the clock: intended starts are 5 ms apart, whatever the sends took.
     for (let k = 1; k < intended.length; k++) expect((intended[k] as number) - (intended[k - 1] as number)).toBeCloseTo(5, 6);
     for (const s of starts) expect(s.actual).toBeGreaterThanOrEqual(s.intended);
+    // Achieved rate and lateness agree with the send times seen by the send function (within the µs
+    // between the run's clock read and the send function's).
+    const first = starts[0]?.actual ?? 0;
+    const last = starts.at(-1)?.actual ?? 0;
+    expect(r.achievedRatePerSec).toBeCloseTo((49 / (last - first)) * 1000, -1);
+    const lateness = Math.max(...starts.map((s) => s.actual - s.intended));
+    expect(Math.abs(r.maxLatenessMs - lateness)).toBeLessThan(1);
+    expect(r.latenessUs.totalCount).toBe(50);
+  });
+
+  it('fixed rate is open loop: it sends on while earlier requests are unanswered', async () => {
+    // Request k is answered only once request k + 2 has been sent: a sender that waited for replies
+    // (even one that then caught up in a burst) would never send k + 2, and never finish.
+    const held = new Map<number, () => void>();
+    const send = (ctx: RequestContext) =>
+      new Promise<void>((resolve) => {
+        held.set(ctx.seq, resolve);
+        held.get(ctx.seq - 2)?.();
+        if (ctx.seq >= 18) resolve();
+      });
+    const r = await Promise.race([
+      runFixedRate({ ratePerSec: 200, durationMs: 100 }, send),
+      new Promise<never>((_, reject) =>
+        setTimeout(
+          () => reject(new Error('the sender waited for replies: 20 requests at 200/s not done in 10 s')),
+          10_000,
+        ).unref(),
+      ),
+    ]);
+    expect(r).toMatchObject({ issued: 20, succeeded: 20 });
+    expect(r.maxInFlightSeen).toBeGreaterThanOrEqual(2);
+  });
+
+  it('fixed rate measures latency from the intended start, and the service time apart', async () => {
+    const r = await runFixedRate({ ratePerSec: 100, durationMs: 200 }, () => new Promise((res) => setTimeout(res, 30)));
+    expect(r.issued).toBe(20);
+    expect(r.serviceTimeUs.getValueAtPercentile(50)).toBeGreaterThanOrEqual(29_000);
+    // From the intended start = lateness + service time, so never below the service time.
+    expect(r.fromIntendedStartUs.getValueAtPercentile(1)).toBeGreaterThanOrEqual(r.serviceTimeUs.getValueAtPercentile(1));
+    expect(r.fromIntendedStartUs.totalCount).toBe(20);
+    expect(r.latenessUs.totalCount).toBe(20);
+  });
+
+  it('fixed rate bounds what it has in flight: a slot that comes at the bound is counted as not sent, not queued', async () => {
+    const release: Array<() => void> = [];
+    const run = new FixedRateRun(
+      { ratePerSec: 1_000, durationMs: 100, maxInFlight: 2 },
+      () => new Promise<void>((res) => release.push(res)),
+    );
+    const done = run.run();
+    // Hold both until the schedule is over: every later slot finds 2 in flight.
+    while (run.snapshot().scheduled < 100) await new Promise((res) => setTimeout(res, 5));
+    expect(run.snapshot()).toMatchObject({ issued: 2, notSentSaturated: 98, maxInFlightSeen: 2 });
+    for (const f of release) f();
+    const r = await done;
+    expect(r).toMatchObject({ scheduled: 100, issued: 2, succeeded: 2, notSentSaturated: 98 });
+  });
+
+  it('fixed rate stops its schedule on abort and says so', async () => {
+    const controller = new AbortController();
+    let sent = 0;
+    const r = await runFixedRate({ ratePerSec: 100, durationMs: 60_000, signal: controller.signal }, async () => {
+      if (++sent === 3) controller.abort();
+    });
+    expect(r).toMatchObject({ issued: 3, stoppedEarly: true, scheduled: 3 });
   });
 
   it('bursts, ramp and spike send the shapes they name', async () => {
@@ -52,6 +118,26 @@ describe('load patterns', () => {
     expect(seen).toHaveLength(150 + 100 + 60);
   });
 
+  it('a spike given a duration cools down until that long after the spike started', async () => {
+    const started = performance.now();
+    const r = await runSpike({ spikeClients: 5, durationMs: 60 }, () => new Promise((res) => setTimeout(res, 5)));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(60);
+    expect(r.spike.issued).toBe(5);
+    expect(r.cooldown.issued).toBeGreaterThan(0);
+  });
+
+  it('closed loop and bursts stop on abort', async () => {
+    const controller = new AbortController();
+    let n = 0;
+    const send = async () => {
+      if (++n === 5) controller.abort();
+    };
+    const r = await runClosedLoop({ workers: 1, durationMs: 60_000, signal: controller.signal }, send);
+    expect(r.issued).toBe(5);
+    const b = await runBursts({ bursts: 100, size: 2, signal: controller.signal }, send);
+    expect(b.issued).toBe(0);
+  });
+
   it('rejects parameters it cannot run with', async () => {
     const send = async () => {};
     await expect(runClosedLoop({ workers: 0, requestsPerWorker: 1 }, send)).rejects.toMatchObject({ code: 'ERR_LOAD_PATTERN' });
@@ -59,5 +145,49 @@ describe('load patterns', () => {
     await expect(runFixedRate({ ratePerSec: -1, durationMs: 10 }, send)).rejects.toThrow(/ratePerSec must be a positive/);
     await expect(runRamp({ stages: [], requestsPerClient: 1 }, send)).rejects.toThrow(/at least one stage/);
     await expect(runBursts({ bursts: 1.5, size: 1 }, send)).rejects.toThrow(/whole number/);
+    await expect(runFixedRate({ ratePerSec: 1, durationMs: 10, maxInFlight: 0 }, send)).rejects.toThrow(/maxInFlight/);
+    await expect(runSpike({ spikeClients: 1 }, send)).rejects.toThrow(/exactly one of cooldownRequests or durationMs/);
+  });
+});
+
+describe('failure keys', () => {
+  it('names gRPC statuses for people and merges runs', () => {
+    expect(describeFailureKey('ERR_GRPC_STATUS:14')).toBe('UNAVAILABLE(14)');
+    expect(describeFailureKey('ERR_GRPC_STATUS:4')).toBe('DEADLINE_EXCEEDED(4)');
+    expect(describeFailureKey('ERR_POOL_CLOSED')).toBe('ERR_POOL_CLOSED');
+    expect(failureKey(Object.assign(new Error('x'), { code: 'ERR_GRPC_STATUS', status: 14 }))).toBe('ERR_GRPC_STATUS:14');
+    expect(mergeFailures([{ failures: { a: 1 } }, { failures: { a: 2, b: 1 } }])).toEqual({ a: 3, b: 1 });
+  });
+});
+
+describe('reconcileIds', () => {
+  it('finds ids missing on the server, seen twice, never issued, or issued twice', () => {
+    const r = reconcileIds(
+      ['a', 'b', 'c', 'c'],
+      [
+        { requestId: 'a', count: 1 },
+        { requestId: 'b', count: 2 },
+        { requestId: 'z', count: 1 },
+      ],
+    );
+    expect(r).toEqual({
+      issued: 4,
+      seen: 3,
+      missing: ['c'],
+      duplicated: [{ requestId: 'b', count: 2 }],
+      unexpected: ['z'],
+      issuedTwice: ['c'],
+    });
+  });
+
+  it('is clean when both sides agree', () => {
+    const r = reconcileIds(
+      ['a', 'b'],
+      [
+        { requestId: 'b', count: 1 },
+        { requestId: 'a', count: 1 },
+      ],
+    );
+    expect([r.missing, r.duplicated, r.unexpected, r.issuedTwice]).toEqual([[], [], [], []]);
   });
 });

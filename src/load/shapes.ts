@@ -1,12 +1,15 @@
-import { InvalidLoadPatternError, requirePositiveInteger } from './errors.js';
+import { InvalidLoadPatternError, requirePositive, requirePositiveInteger } from './errors.js';
 import { type LoadResult, LoadTally, type SendRequest } from './load-result.js';
 
-/** `size` requests at once, then the next burst when all have ended; `bursts` times. */
-export async function runBursts(options: { bursts: number; size: number }, send: SendRequest): Promise<LoadResult> {
+/** `size` requests at once, then the next burst when all have ended; `bursts` times (fewer if `signal` stops it). */
+export async function runBursts(
+  options: { bursts: number; size: number; signal?: AbortSignal },
+  send: SendRequest,
+): Promise<LoadResult> {
   requirePositiveInteger(options.bursts, 'bursts');
   requirePositiveInteger(options.size, 'size');
   const tally = new LoadTally();
-  for (let b = 0; b < options.bursts; b++) {
+  for (let b = 0; b < options.bursts && !options.signal?.aborted; b++) {
     await Promise.all(Array.from({ length: options.size }, (_, i) => tally.send(send, { worker: i, seq: b })));
   }
   return tally.result();
@@ -39,16 +42,32 @@ export async function runRamp(
   return results;
 }
 
-/** A spike of `spikeClients` requests at once, then a cool-down of `cooldownRequests` sent one after another. */
-export async function runSpike(
-  options: { spikeClients: number; cooldownRequests: number },
-  send: SendRequest,
-): Promise<{ spike: LoadResult; cooldown: LoadResult }> {
-  requirePositiveInteger(options.spikeClients, 'spikeClients');
-  requirePositiveInteger(options.cooldownRequests, 'cooldownRequests');
+export interface SpikeOptions {
+  /** Requests sent at once (worker 0..spikeClients-1). */
+  readonly spikeClients: number;
+  /** Cool-down: this many requests one after another (worker `spikeClients`); or give `cooldownMs`. */
+  readonly cooldownRequests?: number;
+  /** Or: requests one after another until this long after the spike started (spike and cool-down together). */
+  readonly durationMs?: number;
+  /** Stops the cool-down before its next request. */
+  readonly signal?: AbortSignal;
+}
+
+/** A spike of `spikeClients` requests at once, then a cool-down of requests sent one after another. */
+export async function runSpike(options: SpikeOptions, send: SendRequest): Promise<{ spike: LoadResult; cooldown: LoadResult }> {
+  const { spikeClients, cooldownRequests, durationMs, signal } = options;
+  requirePositiveInteger(spikeClients, 'spikeClients');
+  if ((cooldownRequests === undefined) === (durationMs === undefined)) {
+    throw new InvalidLoadPatternError('a spike needs exactly one of cooldownRequests or durationMs');
+  }
+  if (cooldownRequests !== undefined) requirePositiveInteger(cooldownRequests, 'cooldownRequests');
+  if (durationMs !== undefined) requirePositive(durationMs, 'durationMs');
+  const endAt = performance.now() + (durationMs ?? Number.POSITIVE_INFINITY);
   const spikeTally = new LoadTally();
-  await Promise.all(Array.from({ length: options.spikeClients }, (_, i) => spikeTally.send(send, { worker: i, seq: 0 })));
+  await Promise.all(Array.from({ length: spikeClients }, (_, i) => spikeTally.send(send, { worker: i, seq: 0 })));
   const coolTally = new LoadTally();
-  for (let seq = 0; seq < options.cooldownRequests; seq++) await coolTally.send(send, { worker: options.spikeClients, seq });
+  const more = (seq: number): boolean =>
+    !signal?.aborted && (cooldownRequests === undefined ? performance.now() < endAt : seq < cooldownRequests);
+  for (let seq = 0; more(seq); seq++) await coolTally.send(send, { worker: spikeClients, seq });
   return { spike: spikeTally.result(), cooldown: coolTally.result() };
 }

@@ -129,3 +129,69 @@ describe('LoadTestMetrics in one thread', () => {
     expect(() => b.mergeHistogram(5 as never)).toThrow(/exportHistogram/);
   });
 });
+
+const RACE_WORKER = new URL('../../test/fixtures/metrics-race-worker.ts', import.meta.url);
+const REAL_METRICS = new URL('./load-test-metrics.ts', import.meta.url);
+
+/** Differences between what `workers` x `steps` racing records must give and what each instance holds. */
+async function raceOnSharedValues(
+  metricsModule: URL,
+  options: { instances: number; workers: number; steps: number },
+): Promise<string[]> {
+  const { instances, workers, steps } = options;
+  const high = 2_000_000;
+  const low = 1_000;
+  const metrics = Array.from({ length: instances }, () => new LoadTestMetrics());
+  const barrier = new SharedArrayBuffer(4);
+  await Promise.all(
+    Array.from(
+      { length: workers },
+      (_, index) =>
+        new Promise<void>((resolve, reject) => {
+          const worker = startTsWorker(RACE_WORKER, {
+            workerData: {
+              buffers: metrics.map((m) => m.buffer),
+              barrier,
+              index,
+              workers,
+              steps,
+              high,
+              low,
+              metricsModule: metricsModule.href,
+            },
+          });
+          worker.once('error', reject);
+          worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`race worker exited ${code}`))));
+        }),
+    ),
+  );
+  // Computed here from the plan, sharing nothing with the code under test.
+  const n = workers * steps;
+  const successes = workers * Math.ceil(steps / 2);
+  const span = (n * (n - 1)) / 2;
+  const expectedOf = (j: number) => ({
+    totalRequests: n,
+    successfulRequests: successes,
+    failedRequests: n - successes,
+    totalLatencyUs: j % 2 === 0 ? n * high - span : n * low + span,
+    minLatencyUs: j % 2 === 0 ? high - (n - 1) : low,
+    maxLatencyUs: j % 2 === 0 ? high : low + (n - 1),
+    activeClients: 0,
+  });
+  const wrong: string[] = [];
+  for (const [j, m] of metrics.entries()) {
+    const got = m.counts();
+    const expected = expectedOf(j);
+    for (const key of Object.keys(expected) as Array<keyof typeof expected>) {
+      if (got[key] !== expected[key]) wrong.push(`instance ${j}: ${key} ${got[key]}, expected ${expected[key]}`);
+    }
+  }
+  return wrong;
+}
+
+describe('LoadTestMetrics raced on shared values', () => {
+  it('keeps min, max, sum and counts exact when 2 worker_threads race on the same extremes of 2 000 instances', async () => {
+    const wrong = await raceOnSharedValues(REAL_METRICS, { instances: 2_000, workers: 2, steps: 20 });
+    expect(wrong.slice(0, 10)).toEqual([]);
+  });
+});

@@ -28,6 +28,7 @@ export interface MetricsCounts {
   /** 0 when nothing was recorded. */
   readonly minLatencyUs: number;
   readonly maxLatencyUs: number;
+  /** Clients with at least one call in flight right now (see `LoadTestMetrics.clientStarted`). */
   readonly activeClients: number;
 }
 
@@ -74,10 +75,16 @@ export class LoadTestMetrics {
     this.#record(FAILED, latencyUs);
   }
 
+  /**
+   * A client became active. `PoolClient` calls it when it goes from no call in flight to one, and
+   * `clientFinished` when its last call in flight ends (success or failure): `activeClients` is the
+   * number of clients with at least one call outstanding, 0 once every call has settled.
+   */
   clientStarted(): void {
     Atomics.add(this.#counters, ACTIVE_CLIENTS, 1);
   }
 
+  /** A client's last call in flight ended (see `clientStarted`). */
   clientFinished(): void {
     Atomics.sub(this.#counters, ACTIVE_CLIENTS, 1);
   }

@@ -1,0 +1,22 @@
+import * as grpc from '@grpc/grpc-js';
+import { loadTestProto } from '../proto/load-test-proto.js';
+import type { SeenId } from './reconcile-ids.js';
+
+/**
+ * Reads, over gRPC (`GetLedger`), the ids a load-test server saw that start with `idPrefix`: what
+ * reached the server, observed on its side. Uses a channel of its own, closed before it resolves.
+ */
+export function readServerLedger(address: string, idPrefix: string, deadlineMs = 5_000): Promise<SeenId[]> {
+  const { Client } = loadTestProto();
+  const client = new Client(address, grpc.credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+    // One entry per request: a long run's ledger is larger than the default 4 MB.
+    'grpc.max_receive_message_length': -1,
+  });
+  return new Promise<SeenId[]>((resolve, reject) => {
+    client.GetLedger({ idPrefix }, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (error, response) => {
+      if (error || !response) reject(error ?? new Error('GetLedger answered nothing'));
+      else resolve(response.entries.map((e) => ({ requestId: e.requestId, count: e.count })));
+    });
+  }).finally(() => client.close());
+}
