@@ -1,7 +1,7 @@
 import { casRegisterModel } from './cas-register-model.js';
 import { checkOperations } from './check-operations.js';
 import { parseJepsenRegisterLog } from './jepsen-register.js';
-import type { CheckOptions, LinearizabilityReport, Operation } from './model.js';
+import type { CheckOptions, LinearizabilityModel, LinearizabilityReport, Operation } from './model.js';
 
 /** A history file format with the model its operations are checked against. */
 export interface HistoryFormat {
@@ -22,7 +22,7 @@ export interface CheckedHistory {
 function format<S, I, O>(
   summary: string,
   parse: (text: string, file: string) => Operation<I, O>[],
-  model: Parameters<typeof checkOperations<S, I, O>>[0],
+  model: LinearizabilityModel<S, I, O>,
 ): HistoryFormat {
   const describe = (input: unknown, output: unknown) =>
     model.describeOperation?.(input as I, output as O | undefined) ??
