@@ -19,6 +19,8 @@
  */
 
 export type Phase = 'up' | 'down';
+/** A network fault between the pool and a server: resets, a black hole, or added latency. */
+export type NetworkFault = 'reset' | 'blackhole' | 'latency';
 export type Serving = 'SERVING' | 'NOT_SERVING';
 
 /** What the pool is asked to do, or what the harness saw happen at the seam. */
@@ -35,6 +37,8 @@ export type PoolInput =
   | { readonly f: 'close' }
   | { readonly f: 'stop' | 'kill' | 'restart'; readonly i: number }
   | { readonly f: 'serving'; readonly i: number; readonly status: Serving }
+  | { readonly f: 'fault'; readonly i: number; readonly kind: NetworkFault }
+  | { readonly f: 'heal'; readonly i: number }
   /** Read from the servers at the end, with nothing running: transport connections each accepted. */
   | { readonly f: 'ledger'; readonly accepted: readonly number[]; readonly faulted: readonly boolean[] };
 
@@ -84,6 +88,8 @@ export interface PoolSpecState {
   readonly createdAt: readonly number[];
   readonly phase: readonly Phase[];
   readonly serving: readonly Serving[];
+  /** The network fault in force per address, or null. */
+  readonly fault: readonly (NetworkFault | null)[];
 }
 
 export interface PoolSpecOptions {
@@ -108,6 +114,7 @@ function draft(s: PoolSpecState): Draft {
     createdAt: [...s.createdAt],
     phase: [...s.phase],
     serving: [...s.serving],
+    fault: [...s.fault],
   };
 }
 
@@ -117,10 +124,19 @@ function freeze(d: Draft): PoolSpecState {
   return d;
 }
 
+/** Whether server `i` can be reached at all: up, and no reset or black hole in between. */
+function reachable(s: PoolSpecState, i: number): boolean {
+  const f = s.fault[i];
+  return s.phase[i] === 'up' && (f === null || f === undefined || f === 'latency');
+}
+
+/** A call's failure allowed at address `i`: refused, reset or timed out. */
+const FAILURES = ['status:14', 'status:4'];
+
 /** Connection `id` for address `i` is made: the key's, or (pool closing) one to close at once. */
 function create(d: Draft, i: number, id: number, backoff: boolean): void {
   const orphan = d.closed;
-  d.conns.push({ id, i, leases: 0, draining: orphan, mayFail: backoff && d.phase[i] === 'down' });
+  d.conns.push({ id, i, leases: 0, draining: orphan, mayFail: backoff && !reachable(d, i) });
   d.seen.push(id);
   if (!orphan) d.key[i] = id;
   d.created += 1;
@@ -182,10 +198,17 @@ export function poolStep(
     case 'rpc': {
       const c = d.conns.find((x) => x.id === input.conn);
       if (!c || c.leases === 0) return [];
-      const up = s.phase[input.i] === 'up';
       if (output === undefined) return [freeze(d)];
-      if (output === UNAVAILABLE) return !up || c.mayFail ? [freeze(d)] : [];
-      if (!up) return [];
+      const up = s.phase[input.i] === 'up';
+      const f = s.fault[input.i];
+      if (typeof output === 'string' && FAILURES.includes(output)) {
+        // A down server refuses (UNAVAILABLE); a reset or black hole fails or times a call out; on the
+        // live layer a channel that lived through either may do both until it is connected again.
+        if (!up && output === UNAVAILABLE) return [freeze(d)];
+        if (f === 'reset' || f === 'blackhole') return [freeze(d)];
+        return c.mayFail ? [freeze(d)] : [];
+      }
+      if (!reachable(s, input.i)) return [];
       const served = input.kind === 'call' ? (input.failCode === 0 ? 'ok' : `status:${input.failCode}`) : s.serving[input.i];
       if (output !== served) return [];
       // A channel that got an answer is connected: it no longer backs off.
@@ -233,6 +256,15 @@ export function poolStep(
       d.serving[input.i] = input.status;
       return [freeze(d)];
     }
+    case 'fault': {
+      d.fault[input.i] = input.kind;
+      if (o.backoff && input.kind !== 'latency') for (const c of d.conns) if (c.i === input.i) c.mayFail = true;
+      return [freeze(d)];
+    }
+    case 'heal': {
+      d.fault[input.i] = null;
+      return [freeze(d)];
+    }
     case 'ledger': {
       for (let i = 0; i < input.accepted.length; i++) {
         if (!input.faulted[i] && input.accepted[i] !== (s.createdAt[i] ?? 0)) return [];
@@ -272,6 +304,7 @@ export function initialPoolState(addresses: number): PoolSpecState {
     createdAt: Array.from({ length: addresses }, () => 0),
     phase: Array.from({ length: addresses }, () => 'up'),
     serving: Array.from({ length: addresses }, () => 'SERVING'),
+    fault: Array.from({ length: addresses }, () => null),
   };
 }
 
@@ -294,6 +327,8 @@ export function describePoolInput(input: PoolInput): string {
       return `${input.f}()`;
     case 'serving':
       return `serving(${input.i}, ${input.status})`;
+    case 'fault':
+      return `fault(${input.i}, ${input.kind})`;
     case 'ledger':
       return `ledger(accepted=[${input.accepted.join(',')}])`;
     default:

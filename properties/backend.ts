@@ -13,6 +13,12 @@ export interface Backend {
   readonly addresses: readonly string[];
   /** Whether stop/kill/restart/setServing are available. */
   readonly controllable: boolean;
+  /** Whether `fault`/`heal` can act on the network between the pool and the servers. */
+  readonly networkFaults: boolean;
+  /** Starts a network fault between the pool and server `i` (live: a toxic on its proxy). */
+  fault(i: number, kind: 'reset' | 'blackhole' | 'latency'): Promise<void>;
+  /** Ends the network fault on `i`. */
+  heal(i: number): Promise<void>;
   /** The connector the pool under test uses, with every promise it returns handed to `scheduler`. */
   connector(scheduler: Scheduler, history: History, activity?: Activity): Connector;
   /**

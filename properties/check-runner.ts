@@ -26,6 +26,11 @@ export interface PropertyConstraints {
   readonly variant?: BrokenVariant;
   /** Run the live layer against these servers (host:port) instead of embedded ones. */
   readonly targets?: readonly string[];
+  /**
+   * How the parallel property's scheduler picks the next task: fast-check's random scheduler
+   * (default) or PCT (random priorities with depth-1 change points, depth 3).
+   */
+  readonly scheduler?: 'random' | 'pct';
   /** Skip shrinking (fuzzing a time budget: report the first failure as found). */
   readonly noShrink?: boolean;
 }
@@ -126,7 +131,7 @@ export async function runCheck<T extends unknown[]>(
     commandsReplayPath: stepsText ? /replayPath="([^"]*)"/.exec(stepsText)?.[1] : undefined,
     counterexample:
       failure && o.counterexampleSteps ? o.counterexampleSteps(failure) : stepsText ? readableSteps(stepsText) : undefined,
-    lastSteps: o.lastCase?.() ? (o.counterexampleSteps ? o.lastCase().split(', ') : readableSteps(o.lastCase())) : undefined,
+    lastSteps: o.lastCase?.() ? (o.counterexampleSteps ? o.lastCase().split('\n') : readableSteps(o.lastCase())) : undefined,
     error: failed ? describeError(details.errorInstance) : undefined,
     shrinks: details.numShrinks,
     fastCheckVersion: fc.__version,

@@ -174,8 +174,14 @@ export class RecoverCommand extends Base {
     const started = performance.now();
     let last: Observed = 'ok';
     for (let attempt = 1; attempt <= RECOVERY_MAX_ATTEMPTS; attempt++) {
-      const r = await w.settle(w.client(this.i).call({ requestId: w.requestId() }));
+      // Every attempt is a call like any other: its outcome must be one the model allows, and the
+      // server's ledger must agree with it.
+      const allowed = model.allowedCallOutcomes(m, this.i, 0);
+      const requestId = w.requestId();
+      const r = await w.settle(w.client(this.i).call({ requestId }));
       last = r.ok ? 'ok' : r.outcome;
+      expectOneOf(`${this} attempt ${attempt} [${requestId}]`, last, allowed);
+      await checkServedOnce(w, this.i, requestId, last);
       model.requestSettled(m, this.i, last as Outcome);
       if (r.ok) return;
       if (last !== 'status:14') break;

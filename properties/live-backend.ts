@@ -1,4 +1,6 @@
 import type { Scheduler } from 'fast-check';
+import { FaultProxy } from '../src/faults/fault-proxy.js';
+import type { ToxicSpec } from '../src/faults/toxics.js';
 import type { History } from '../src/harness/history.js';
 import { GrpcConnector } from '../src/pool/grpc-connector.js';
 import { LedgerWaitTimeoutError } from '../src/server/errors.js';
@@ -7,43 +9,99 @@ import type { Backend } from './backend.js';
 import type { Activity } from './parallel/activity.js';
 import { FAST_RECONNECT, scheduledConnector } from './scheduled-connector.js';
 
-/** Real test servers on loopback (port 0), real grpc-js channels. */
+/** The toxic each network fault installs on a server's proxy. */
+const FAULT_TOXICS: Record<'reset' | 'blackhole' | 'latency', ToxicSpec> = {
+  reset: { type: 'reset', connections: 'all' },
+  blackhole: { type: 'stall-after', bytes: 0 },
+  latency: { type: 'latency', latencyMs: 50, jitterMs: 20 },
+};
+
+/**
+ * Real test servers on loopback (port 0), real grpc-js channels; with `networkFaults`, each server
+ * sits behind its own FaultProxy and the pool connects to the proxies.
+ */
 export class LiveBackend implements Backend {
   readonly layer = 'live' as const;
   readonly controllable = true;
   readonly #servers: TestServer[];
+  readonly #proxies: FaultProxy[];
 
-  private constructor(servers: TestServer[]) {
+  private constructor(servers: TestServer[], proxies: FaultProxy[]) {
     this.#servers = servers;
+    this.#proxies = proxies;
   }
 
-  static async start(count: number): Promise<LiveBackend> {
+  get networkFaults(): boolean {
+    return this.#proxies.length > 0;
+  }
+
+  static async start(count: number, options: { networkFaults?: boolean } = {}): Promise<LiveBackend> {
     const servers: TestServer[] = [];
+    const proxies: FaultProxy[] = [];
     try {
-      for (let i = 0; i < count; i++) servers.push(await TestServer.start());
+      for (let i = 0; i < count; i++) {
+        const server = await TestServer.start();
+        servers.push(server);
+        if (options.networkFaults) proxies.push(await FaultProxy.start({ upstream: server.address, seed: i + 1 }));
+      }
     } catch (error) {
-      await Promise.all(servers.map((s) => s.close()));
+      await Promise.all([...proxies.map((p) => p.close()), ...servers.map((s) => s.close())]);
       throw error;
     }
-    return new LiveBackend(servers);
+    return new LiveBackend(servers, proxies);
   }
 
   get addresses(): string[] {
-    return this.#servers.map((s) => s.address);
+    return this.#proxies.length ? this.#proxies.map((p) => p.address) : this.#servers.map((s) => s.address);
+  }
+
+  async fault(i: number, kind: 'reset' | 'blackhole' | 'latency'): Promise<void> {
+    this.#proxy(i).addToxic('nemesis', FAULT_TOXICS[kind]);
+  }
+
+  /**
+   * Ends the fault. A connection stalled by a black hole stays broken (the bytes it lost are gone),
+   * and its FIN was swallowed too, so the proxy would hold it open for good: when packets flow
+   * again a real peer answers such a connection with a reset, and so does the heal.
+   */
+  async heal(i: number): Promise<void> {
+    const proxy = this.#proxy(i);
+    const stalled = proxy.toxics().some((t) => t.type === 'stall-after');
+    proxy.clearToxics();
+    if (stalled) {
+      proxy.addToxic('heal-reset', { type: 'reset', connections: 'existing' });
+      proxy.removeToxic('heal-reset');
+    }
+  }
+
+  #proxy(i: number): FaultProxy {
+    const p = this.#proxies[i];
+    if (!p) throw new RangeError(`no fault proxy for server ${i} (start the backend with networkFaults)`);
+    return p;
   }
 
   connector(scheduler: Scheduler, history: History, activity?: Activity) {
-    return scheduledConnector(new GrpcConnector(FAST_RECONNECT), scheduler, history, activity);
+    return scheduledConnector(new GrpcConnector(FAST_RECONNECT, { handshakeTimeoutMs: 1_000 }), scheduler, history, activity);
   }
 
   async settleOpenConnections(i: number, atMost: number, timeoutMs: number): Promise<number> {
     const ledger = this.#server(i).ledger;
+    const started = Date.now();
     try {
       await ledger.waitUntil((s) => s.openConnections <= atMost, timeoutMs, `at most ${atMost} open`);
     } catch (error) {
       if (!(error instanceof LedgerWaitTimeoutError)) throw error;
     }
-    return ledger.snapshot().openConnections;
+    const open = ledger.snapshot().openConnections;
+    const proxy = this.#proxies[i];
+    if (!proxy) return open;
+    // Counted on the proxy too: a socket the pool left open there never reaches the server's count.
+    const left = Math.max(0, timeoutMs - (Date.now() - started));
+    const proxyOpen = await proxy
+      .waitUntil((s) => s.openConnections <= atMost, left, `at most ${atMost} open on the proxy`)
+      .then((s) => s.openConnections)
+      .catch(() => proxy.stats().openConnections);
+    return Math.max(open, proxyOpen);
   }
 
   async acceptedConnections(i: number): Promise<number> {
@@ -71,7 +129,7 @@ export class LiveBackend implements Backend {
   }
 
   async dispose(): Promise<void> {
-    await Promise.all(this.#servers.map((s) => s.close()));
+    await Promise.all([...this.#proxies.map((p) => p.close()), ...this.#servers.map((s) => s.close())]);
   }
 
   #server(i: number): TestServer {

@@ -15,10 +15,13 @@ describe('keys-isolate on the real pool (CI size)', () => {
 });
 
 describe('pool-matches-model on the real pool (CI size)', () => {
-  it('passes on the simulated layer', async () => {
-    const r = await checkPoolProperty({ layer: 'simulated', runs: 600, seed: SEED });
+  it('passes on the simulated layer, and --max-commands means what it says', async () => {
+    const r = await checkPoolProperty({ layer: 'simulated', runs: 600, seed: SEED, maxCommands: 20 });
     expect(r.error).toBeUndefined();
     expect(r).toMatchObject({ passed: true, runs: 600 });
+    // fast-check's default size never made more than 10 commands.
+    expect(r.runLengths?.max).toBeGreaterThan(10);
+    expect(r.runLengths?.max).toBeLessThanOrEqual(20);
   });
 
   it('passes on the live layer (real servers on loopback)', async () => {

@@ -8,6 +8,7 @@ import { ClosePoolCommand, checkMetricsAgreeWithClients, commandArbitraries, set
 import { CLOSE_SETTLE_MS } from './invariants.js';
 import { LiveBackend } from './live-backend.js';
 import { ModelDisagreement } from './outcomes.js';
+import { runLengths } from './run-lengths.js';
 import { SimulatedBackend } from './simulated-backend.js';
 import type { Stack } from './stack.js';
 import { TargetBackend } from './target-backend.js';
@@ -26,16 +27,20 @@ export async function checkPoolProperty(c: PoolPropertyConstraints = {}): Promis
   const runPrefix = randomBytes(3).toString('hex');
   let runNo = 0;
   let lastCase = '';
+  const sizes: number[] = [];
   const target = c.targets?.length ? await TargetBackend.connect(c.targets) : undefined;
   const serverCount = target ? target.addresses.length : addresses;
 
   const property = fc.asyncProperty(
     fc.scheduler(),
+    // size 'max': without it fast-check never makes more than 10 commands, whatever maxCommands says.
     fc.commands(commandArbitraries({ addresses: serverCount, controllable: !target }), {
       maxCommands,
+      size: 'max',
       replayPath: c.commandsReplayPath,
     }),
     async (s, cmds) => {
+      sizes.push([...cmds].length);
       const backend: Backend =
         target ?? (layer === 'live' ? await LiveBackend.start(serverCount) : new SimulatedBackend(serverCount));
       const world = new World(backend, s, stack, `${runPrefix}-${++runNo}`);
@@ -56,7 +61,7 @@ export async function checkPoolProperty(c: PoolPropertyConstraints = {}): Promis
     },
   );
 
-  return runCheck(property, {
+  const result = await runCheck(property, {
     name: POOL_PROPERTY,
     layer: target ? 'live' : layer,
     constraints: c,
@@ -65,6 +70,7 @@ export async function checkPoolProperty(c: PoolPropertyConstraints = {}): Promis
     onDone: () => target?.close(),
     lastCase: () => lastCase,
   });
+  return { ...result, runLengths: runLengths(sizes) };
 }
 
 /** At the end of every run: waves settled and checked, pool closed, nothing left open on any server. */

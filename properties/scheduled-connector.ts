@@ -9,7 +9,13 @@ import type { Activity } from './parallel/activity.js';
  * 1 s initial, 120 s max), so that a server restarted by a command is reachable again within the
  * recovery budget of `recover(i)`. Everything else is grpc-js's default.
  */
-export const FAST_RECONNECT = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 500 } as const;
+export const FAST_RECONNECT = {
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 500,
+  // A black-holed connection is found dead within about 2 s (the connector's default is 10 s + 5 s).
+  'grpc.keepalive_time_ms': 1_000,
+  'grpc.keepalive_timeout_ms': 1_000,
+} as const;
 
 /**
  * Wraps a connector so that every promise it returns is handed to fast-check's scheduler: the

@@ -2,99 +2,104 @@ import { PROPERTIES } from './catalog.js';
 import type { Layer } from './check-runner.js';
 import type { BrokenVariant } from './variants/index.js';
 
-/** What the suite did against one known-broken variant. */
-export interface VariantVerdict {
-  readonly name: string;
-  readonly bugClass: string;
+/** What the suite did against one variant on one layer. */
+export interface LayerVerdict {
   readonly caught: boolean;
-  /** `property [layer]` that caught it. */
+  /** The property that caught it. */
   readonly by: string | null;
   /** Runs of the catching property until the first failure. */
   readonly runs: number | null;
-  /** Seconds from the start of this variant's check to its first failure (all properties tried before count; not the shrinking after). */
+  /** Seconds from the start of this layer's check to its first failure (properties tried before count; not the shrinking). */
   readonly seconds: number | null;
   readonly shrunkCommands: number | null;
   readonly counterexample: readonly string[] | null;
+  /** When not caught and the catalogue says this layer cannot see the bug: why. */
+  readonly blindSpot: string | null;
+}
+
+/** What the suite did against one known-broken variant, per layer. */
+export interface VariantVerdict {
+  readonly name: string;
+  readonly bugClass: string;
+  /** Caught on at least one layer. */
+  readonly caught: boolean;
+  /** Every layer tried that the catalogue does not call blind caught it. */
+  readonly caughtWhereExpected: boolean;
+  readonly layers: Partial<Record<Layer, LayerVerdict>>;
   /** Length of the shortest sequence that shows the bug, as the catalogue argues it. */
   readonly shortestCommands: number;
 }
 
 export interface SelfCheckOptions {
-  /** Most time spent on one variant (default 60 s). */
+  /** Most time spent on one variant on one layer (default 60 s). */
   readonly capMs?: number;
   readonly seed?: number;
-  /** Layers to try, in order (default simulated, then live). */
+  /** Layers to try (default both, simulated first). */
   readonly layers?: readonly Layer[];
+  /** Shrink the first failure to report its counterexample (default true). */
+  readonly shrink?: boolean;
 }
 
 /**
- * Budgets of the attempts, as fractions of the cap: every (layer, property) pair gets a short try,
- * then a longer one, then the rest. Most bugs fall in the first round within milliseconds; a bug
- * only one property sees costs the others no more than their short tries.
+ * Budgets of the attempts, as fractions of the cap: every property gets a short try, then a
+ * longer one, then the rest. Most bugs fall in the first round within milliseconds; a bug only one
+ * property sees costs the others no more than their short tries.
  */
-const ROUNDS = [0.01, 0.05, 0.2] as const;
+const ROUNDS = [0.01, 0.05, 0.2, 1] as const;
 const ATTEMPT_RUNS: Record<Layer, number> = { simulated: 100_000, live: 5_000 };
-/** Extra failing seeds shrunk after the first catch, and the time each may take. */
-const EXTRA_SHRINK_SEEDS = 4;
-const EXTRA_SHRINK_MS: Record<Layer, number> = { simulated: 1_500, live: 10_000 };
 
-/**
- * Runs the properties against `variant` in rounds of growing budget (simulated before live in each
- * round: it explores fastest), stops at the first failure, then shrinks that failure from its seed
- * and path to report the counterexample.
- */
+/** Runs the properties against `variant` on each layer in turn, and reports every layer. */
 export async function selfCheckVariant(variant: BrokenVariant, options: SelfCheckOptions = {}): Promise<VariantVerdict> {
+  const layers: Partial<Record<Layer, LayerVerdict>> = {};
+  for (const layer of options.layers ?? (['simulated', 'live'] as const)) {
+    layers[layer] = await selfCheckLayer(variant, layer, options);
+  }
+  const tried = Object.values(layers);
+  return {
+    name: variant.name,
+    bugClass: variant.bugClass,
+    caught: tried.some((v) => v.caught),
+    caughtWhereExpected: tried.every((v) => v.caught || v.blindSpot !== null),
+    layers,
+    shortestCommands: variant.shortest.commands,
+  };
+}
+
+async function selfCheckLayer(variant: BrokenVariant, layer: Layer, options: SelfCheckOptions): Promise<LayerVerdict> {
   const capMs = options.capMs ?? 60_000;
   const started = performance.now();
-  const base = { name: variant.name, bugClass: variant.bugClass, shortestCommands: variant.shortest.commands };
-  const layers = options.layers ?? (['simulated', 'live'] as const);
-  for (const [round, share] of [...ROUNDS, 1].entries()) {
-    for (const layer of layers) {
-      for (const property of PROPERTIES) {
-        const remaining = capMs - (performance.now() - started);
-        if (remaining <= 0) break;
-        const found = await property.check({
-          layer,
-          variant,
-          // A new seed each round, so a longer try explores cases the short one did not.
-          seed: options.seed === undefined ? undefined : options.seed + round,
-          runs: ATTEMPT_RUNS[layer],
-          timeLimitMs: Math.max(1, Math.min(remaining, capMs * share)),
-          noShrink: true,
-        });
-        if (found.passed) continue;
-        const seconds = (performance.now() - started) / 1000;
+  for (const [round, share] of ROUNDS.entries()) {
+    for (const property of PROPERTIES) {
+      const remaining = capMs - (performance.now() - started);
+      if (remaining <= 0) break;
+      const found = await property.check({
+        layer,
+        variant,
+        // A new seed each round, so a longer try explores cases the short one did not.
+        seed: options.seed === undefined ? undefined : options.seed + round,
+        runs: ATTEMPT_RUNS[layer],
+        timeLimitMs: Math.max(1, Math.min(remaining, capMs * share)),
+        noShrink: true,
+      });
+      // A check its time ran out on before any run found nothing: it is not a catch.
+      if (found.passed || found.runs === 0) continue;
+      const seconds = (performance.now() - started) / 1000;
+      let steps = found.counterexample;
+      if (options.shrink ?? true) {
         const shrunk = await property.check({ layer, variant, seed: found.seed, path: found.path, runs: 1 });
-        let steps = shrunk.passed ? found.counterexample : shrunk.counterexample;
-        // A failure's shape depends on the scheduler's choices as well as on the commands, so one
-        // shrink can stop at a local minimum: a few more failing seeds, shrunk too, keep the shortest.
-        for (let extra = 1; extra <= EXTRA_SHRINK_SEEDS; extra++) {
-          const again = await property.check({
-            layer,
-            variant,
-            seed: found.seed + extra,
-            runs: ATTEMPT_RUNS[layer],
-            timeLimitMs: EXTRA_SHRINK_MS[layer],
-          });
-          if (
-            !again.passed &&
-            again.counterexample &&
-            again.counterexample.length < (steps?.length ?? Number.POSITIVE_INFINITY)
-          ) {
-            steps = again.counterexample;
-          }
-        }
-        return {
-          ...base,
-          caught: true,
-          by: `${property.name} [${layer}]`,
-          runs: found.runs,
-          seconds,
-          shrunkCommands: steps?.length ?? null,
-          counterexample: steps ?? null,
-        };
+        if (!shrunk.passed && shrunk.counterexample) steps = shrunk.counterexample;
       }
+      return {
+        caught: true,
+        by: property.name,
+        runs: found.runs,
+        seconds,
+        shrunkCommands: steps?.length ?? null,
+        counterexample: steps ?? null,
+        blindSpot: null,
+      };
     }
   }
-  return { ...base, caught: false, by: null, runs: null, seconds: null, shrunkCommands: null, counterexample: null };
+  const blind = variant.blindSpot?.layer === layer ? variant.blindSpot.why : null;
+  return { caught: false, by: null, runs: null, seconds: null, shrunkCommands: null, counterexample: null, blindSpot: blind };
 }

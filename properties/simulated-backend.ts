@@ -7,6 +7,7 @@ import type { Activity } from './parallel/activity.js';
 
 const UNAVAILABLE = 14;
 const CANCELLED = 1;
+const DEADLINE_EXCEEDED = 4;
 
 interface FakeServer {
   readonly address: string;
@@ -14,6 +15,8 @@ interface FakeServer {
   serving: 'SERVING' | 'NOT_SERVING';
   open: number;
   accepted: number;
+  /** A network fault between pool and server: exchanges fail while it holds. */
+  fault: 'reset' | 'blackhole' | 'latency' | undefined;
   readonly ledger: Map<string, number>;
 }
 
@@ -44,6 +47,7 @@ interface PendingCall {
 export class SimulatedBackend implements Backend {
   readonly layer = 'simulated' as const;
   readonly controllable = true;
+  readonly networkFaults = true;
   readonly #servers: FakeServer[];
   readonly #connections = new Set<FakeConnection>();
   #nextId = 1;
@@ -55,6 +59,7 @@ export class SimulatedBackend implements Backend {
       serving: 'SERVING',
       open: 0,
       accepted: 0,
+      fault: undefined,
       ledger: new Map(),
     }));
   }
@@ -134,6 +139,22 @@ export class SimulatedBackend implements Backend {
     server.phase = 'killed';
   }
 
+  async fault(i: number, kind: 'reset' | 'blackhole' | 'latency'): Promise<void> {
+    const server = this.#server(i);
+    server.fault = kind;
+    if (kind === 'latency') return;
+    // A reset fails what is in flight at once; a black hole leaves it to time out.
+    const status = kind === 'reset' ? UNAVAILABLE : DEADLINE_EXCEEDED;
+    for (const c of this.#connectionsTo(server)) {
+      for (const p of c.pending) p.forced ??= { kind: 'fail', status, why: `network fault: ${kind}` };
+      if (kind === 'reset') this.#bringDown(c);
+    }
+  }
+
+  async heal(i: number): Promise<void> {
+    this.#server(i).fault = undefined;
+  }
+
   async restart(i: number): Promise<void> {
     this.#server(i).phase = 'up';
   }
@@ -156,7 +177,12 @@ export class SimulatedBackend implements Backend {
       forced: undefined,
       serve: () => {
         try {
-          return { value: answer(this.#serverAt(c.address)) };
+          const server = this.#serverAt(c.address);
+          // A request the network is failing never reaches the server to be served.
+          if (server.fault === 'reset') throw new GrpcStatusError(UNAVAILABLE, 'Connection reset (network fault)', label);
+          if (server.fault === 'blackhole')
+            throw new GrpcStatusError(DEADLINE_EXCEEDED, 'Deadline exceeded (network fault)', label);
+          return { value: answer(server) };
         } catch (error) {
           return { error };
         }
@@ -174,6 +200,8 @@ export class SimulatedBackend implements Backend {
       }
       if (c.closed) throw new GrpcStatusError(CANCELLED, 'Channel has been shut down', label);
       if (server.phase !== 'up') throw new GrpcStatusError(UNAVAILABLE, 'No connection established', label);
+      if (server.fault === 'reset') throw new GrpcStatusError(UNAVAILABLE, 'Connection reset (network fault)', label);
+      if (server.fault === 'blackhole') throw new GrpcStatusError(DEADLINE_EXCEEDED, 'Deadline exceeded (network fault)', label);
       this.#bringUp(c);
       return answer(server);
     });

@@ -67,7 +67,7 @@ export class TargetBackend implements Backend {
   }
 
   connector(scheduler: Scheduler, history: History, activity?: Activity) {
-    return scheduledConnector(new GrpcConnector(FAST_RECONNECT), scheduler, history, activity);
+    return scheduledConnector(new GrpcConnector(FAST_RECONNECT, { handshakeTimeoutMs: 1_000 }), scheduler, history, activity);
   }
 
   async settleOpenConnections(i: number, atMost: number, timeoutMs: number): Promise<number> {
@@ -88,6 +88,16 @@ export class TargetBackend implements Backend {
   async timesSeen(i: number, requestId: string): Promise<number> {
     const ledger = await this.#ledger(i, requestId, 2_000);
     return ledger.entries.find((e) => e.requestId === requestId)?.count ?? 0;
+  }
+
+  readonly networkFaults = false;
+
+  async fault(): Promise<void> {
+    throw new TargetError('ERR_TARGET_CONTROL', 'network faults against --target servers are not available');
+  }
+
+  async heal(): Promise<void> {
+    throw new TargetError('ERR_TARGET_CONTROL', 'network faults against --target servers are not available');
   }
 
   async stop(): Promise<void> {

@@ -77,9 +77,9 @@ export async function checkRequestsOnServers(run: ParallelRun): Promise<void> {
 /**
  * LoadTestMetrics against the history: counts equal the calls made, and min, max and the latency
  * sum lie within what the caller-side intervals allow. A recorded latency is at most its call's
- * interval (the client's clock starts after ours and stops before); it is at least half of it less
- * 50 ms, loose because a busy machine can stall between the two clocks, yet tight enough for a
- * unit mistake or a clock started after the pool's wait.
+ * interval (the client's clock starts after ours and stops before); it is at least a quarter of it
+ * less 250 ms, loose because a busy machine can stall between the two clocks (seen at load 10), yet
+ * tight enough for a unit mistake (x1000) or a clock that misses a long pool wait.
  */
 export function checkMetricsAgainstHistory(run: ParallelRun): void {
   const calls = run.ops.filter((r) => r.f === 'call' && r.ret !== undefined);
@@ -93,7 +93,7 @@ export function checkMetricsAgainstHistory(run: ParallelRun): void {
   }
   if (calls.length === 0) return;
   const us = calls.map((r) => ((r.ret as number) - r.call) * 1000);
-  const low = (us: number) => us / 2 - 50_000;
+  const low = (us: number) => us / 4 - 250_000;
   const within = (name: string, got: number, hi: number, lo: number) => {
     // Each record rounds to a whole microsecond.
     if (got > hi + us.length + 1 || got < lo) {

@@ -75,8 +75,13 @@ export function toOperations(run: ParallelRun, accepted: readonly number[], endT
       case 'stop':
       case 'kill':
       case 'restart':
+      case 'heal':
         faulted[i] = true;
         push(r.client, { f: r.f, i }, 'ok', r.call, r.ret);
+        break;
+      case 'fault':
+        faulted[i] = true;
+        push(r.client, { f: 'fault', i, kind: r.faultKind ?? 'reset' }, 'ok', r.call, r.ret);
         break;
     }
   }

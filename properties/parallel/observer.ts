@@ -13,6 +13,8 @@ export interface OpRecord extends OpTiming {
   readonly requestId: string | undefined;
   /** The status a `serving` fault sets. */
   readonly status?: 'SERVING' | 'NOT_SERVING';
+  /** The network fault a `fault` op starts. */
+  readonly faultKind?: 'reset' | 'blackhole' | 'latency';
   /** Invoked (ms, performance clock) and returned to the caller. */
   call: number;
   ret: number | undefined;

@@ -4,8 +4,10 @@ import { describePoolInput, describePoolOutput, poolSpec } from '../../models/po
 import { checkOperations, nondeterministic, renderTimelineHtml } from '../../src/harness/linearizability/index.js';
 import type { Backend } from '../backend.js';
 import { firstErrorWins, type PropertyConstraints, type PropertyResult, runCheck } from '../check-runner.js';
+import { pctScheduler } from '../explore/pct-scheduler.js';
 import { LiveBackend } from '../live-backend.js';
 import { ModelDisagreement } from '../outcomes.js';
+import { runLengths } from '../run-lengths.js';
 import { SimulatedBackend } from '../simulated-backend.js';
 import type { Stack } from '../stack.js';
 import { TargetBackend } from '../target-backend.js';
@@ -47,20 +49,23 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
   let runNo = 0;
   let lastCase = '';
   const property = fc.asyncProperty(
-    fc.scheduler(),
-    programArbitrary({ addresses, maxOps: maxCommands, controllable: !target }),
+    c.scheduler === 'pct' ? pctScheduler({ depth: 3 }) : fc.scheduler(),
+    programArbitrary({ addresses, maxOps: maxCommands, controllable: !target, networkFaults: !target }),
     async (s, program) => {
       sizes.push(programSize(program));
       const backend: Backend =
-        target ?? (layer === 'live' ? await LiveBackend.start(addresses) : new SimulatedBackend(addresses));
+        target ??
+        (layer === 'live' ? await LiveBackend.start(addresses, { networkFaults: true }) : new SimulatedBackend(addresses));
       const run = new ParallelRun(backend, s, stack, program, `${runPrefix}-${++runNo}`);
+      // Accepted connections are counted from here: a --target server has served runs before.
+      const acceptedBefore = await Promise.all(backend.addresses.map((_, i) => backend.acceptedConnections(i)));
       await firstErrorWins(
         async () => {
           await run.execute();
-          await checkRun(run, layer);
+          await checkRun(run, layer, acceptedBefore);
         },
         async () => {
-          lastCase = describeProgram(program).join(', ');
+          lastCase = describeProgram(program).join('\n');
           run.gate.open();
           await Promise.race([
             run.s.waitFor(run.pool.close().catch(() => undefined)),
@@ -82,24 +87,15 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
     lastCase: () => lastCase,
     counterexampleSteps: (value) => describeProgram((value as [unknown, Program])[1]),
   });
-  return { ...result, runLengths: summarise(sizes) };
+  return { ...result, runLengths: runLengths(sizes) };
 }
 
-function summarise(sizes: readonly number[]): PropertyResult['runLengths'] {
-  if (sizes.length === 0) return { mean: 0, max: 0, emptyShare: 0, total: 0 };
-  const total = sizes.reduce((a, b) => a + b, 0);
-  return {
-    mean: total / sizes.length,
-    max: Math.max(...sizes),
-    emptyShare: sizes.filter((n) => n === 0).length / sizes.length,
-    total,
-  };
-}
-
-async function checkRun(run: ParallelRun, layer: 'live' | 'simulated'): Promise<void> {
+export async function checkRun(run: ParallelRun, layer: 'live' | 'simulated', acceptedBefore?: readonly number[]): Promise<void> {
   // Let the observer's last after-a-turn marks land (the simulated layer runs in microtasks only).
   await new Promise((resolve) => setImmediate(resolve));
-  const accepted = await Promise.all(run.backend.addresses.map((_, i) => run.backend.acceptedConnections(i)));
+  const accepted = await Promise.all(
+    run.backend.addresses.map(async (_, i) => (await run.backend.acceptedConnections(i)) - (acceptedBefore?.[i] ?? 0)),
+  );
   checkHistory(run, layer, accepted);
   checkClosesBeforeReturn(run);
   checkLatency(run);

@@ -14,6 +14,14 @@ import { type ClientOp, describeOp, type NemesisOp, type Program } from './progr
 export const PHASE_LIMIT_MS = { live: 20_000, simulated: 3_000 } as const;
 
 /**
+ * How soon an address must serve again once its faults end. Live: keepalive (1 s + 1 s) finds a
+ * black-holed connection dead, reconnect backoff is at most 500 ms, and one call may still wait out
+ * its 3 s deadline: 8 s with room for a loaded machine. Simulated: the network has no memory, so the
+ * first call after the faults must succeed (0: one attempt).
+ */
+export const RECOVERY_BOUND_MS = { live: 8_000, simulated: 0 } as const;
+
+/**
  * One run of a parallel program: the pool under test over a backend's connector (scheduled, then
  * observed), one client per address, every operation recorded with its times and outcome.
  */
@@ -78,7 +86,41 @@ export class ParallelRun {
       this.gate.open();
     }
     await this.bounded(all, 'the clients and the nemesis');
+    await this.#recover();
     if (!this.pool.isClosed) await this.bounded(this.#runOp('final', { f: 'close' }), 'the final close');
+  }
+
+  /**
+   * Once the faults are over (healed, servers back up), every address that was disturbed must
+   * serve again within a stated bound: calls (each one checked like any other) until one succeeds.
+   */
+  async #recover(): Promise<void> {
+    const disturbed = new Set<number>();
+    const faulted = new Set<number>();
+    const down = new Set<number>();
+    for (const op of this.program.nemesis) {
+      if (op.f === 'fault') faulted.add(op.i);
+      if (op.f === 'heal') faulted.delete(op.i);
+      if (op.f === 'stop' || op.f === 'kill') down.add(op.i);
+      if (op.f === 'restart') down.delete(op.i);
+      if (op.f !== 'serving') disturbed.add(op.i);
+    }
+    for (const i of faulted) await this.bounded(this.#runOp('nemesis', { f: 'heal', i }), `heal(${i})`);
+    for (const i of down) await this.bounded(this.#runOp('nemesis', { f: 'restart', i }), `restart(${i})`);
+    if (this.pool.isClosed) return;
+    for (const i of disturbed) {
+      const started = performance.now();
+      for (;;) {
+        const rec = await this.bounded(this.#runOp('recover', { f: 'call', i, failCode: 0 }), `recover(${i})`);
+        if (!rec || rec.outcome === 'ok' || rec.outcome === 'pool-closed') break;
+        const spent = performance.now() - started;
+        if (spent > RECOVERY_BOUND_MS[this.backend.layer]) {
+          throw new ModelDisagreement(
+            `address ${i} did not serve again within ${RECOVERY_BOUND_MS[this.backend.layer]} ms after its faults ended (last: ${rec.outcome})`,
+          );
+        }
+      }
+    }
   }
 
   /** Waits for `promise`, letting the scheduler release what it holds; a phase that never ends fails the run. */
@@ -121,12 +163,12 @@ export class ParallelRun {
     return `no progress: while address ${hold}'s connection was held back, ${stuck.join(', ')} did not finish (another key's wait blocked it)`;
   }
 
-  async #runOp(client: string, op: ClientOp | NemesisOp): Promise<void> {
+  async #runOp(client: string, op: ClientOp | NemesisOp): Promise<OpRecord | undefined> {
     if (op.f === 'wave') {
       await Promise.all(
         Array.from({ length: op.count }, (_, k) => this.#runOp(`${client}/w${k}`, { f: 'call', i: op.i, failCode: 0 })),
       );
-      return;
+      return undefined;
     }
     // The start of every operation is released by the scheduler: the interleaving is generated.
     await this.activity.scheduled(Promise.resolve(), (q) => this.s.schedule(q, `${client} ${describeOp(op)}`));
@@ -138,6 +180,7 @@ export class ParallelRun {
       failCode: op.f === 'call' ? op.failCode : 0,
       requestId: op.f === 'call' ? `${this.runId}-${this.#nextRequest++}` : undefined,
       ...(op.f === 'serving' ? { status: op.status } : {}),
+      ...(op.f === 'fault' ? { faultKind: op.kind } : {}),
       call: performance.now(),
       ret: undefined,
       idleAtCall: this.activity.idleMs(),
@@ -150,6 +193,7 @@ export class ParallelRun {
     rec.outcome = await this.activity.context.run(rec, () => this.#perform(rec, op));
     rec.ret = performance.now();
     rec.idleAtRet = this.activity.idleMs();
+    return rec;
   }
 
   async #perform(rec: OpRecord, op: Exclude<ClientOp | NemesisOp, { f: 'wave' }>): Promise<string> {
@@ -184,6 +228,12 @@ export class ParallelRun {
           return 'ok';
         case 'serving':
           b.setServing(op.i, op.status);
+          return 'ok';
+        case 'fault':
+          await b.fault(op.i, op.kind);
+          return 'ok';
+        case 'heal':
+          await b.heal(op.i);
           return 'ok';
       }
     } catch (error) {

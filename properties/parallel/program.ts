@@ -13,9 +13,16 @@ export type ClientOp =
  * `after` scheduler turns, so that clients act while a server is down.
  */
 export type NemesisOp = (
-  | { readonly f: 'stop' | 'kill' | 'restart'; readonly i: number }
+  | { readonly f: 'stop' | 'kill' | 'restart' | 'heal'; readonly i: number }
+  | { readonly f: 'fault'; readonly i: number; readonly kind: NetworkFault }
   | { readonly f: 'serving'; readonly i: number; readonly status: 'SERVING' | 'NOT_SERVING' }
 ) & { readonly after?: number };
+
+/**
+ * A network fault between the pool and one server: every connection reset (RST) while it holds,
+ * a black hole (bytes swallowed, sockets left open), or added latency.
+ */
+export type NetworkFault = 'reset' | 'blackhole' | 'latency';
 
 /**
  * A parallel program in the manner of PropEr's `parallel_commands`: a sequential prefix, then 2 to
@@ -46,6 +53,8 @@ function describeBare(op: ClientOp | NemesisOp): string {
       return `wave(${op.i}, x${op.count})`;
     case 'serving':
       return `serving(${op.i}, ${op.status})`;
+    case 'fault':
+      return `fault(${op.i}, ${op.kind})`;
     default:
       return `${op.f}(${op.i})`;
   }
@@ -76,6 +85,8 @@ export interface ProgramConstraints {
   readonly maxOps: number;
   /** Whether the servers can be faulted (not for `--target`). */
   readonly controllable: boolean;
+  /** Whether network faults can be injected between pool and servers. */
+  readonly networkFaults: boolean;
 }
 
 /** Generates programs; fast-check shrinks them by dropping operations, branches and the hold. */
@@ -94,7 +105,8 @@ export function programArbitrary(c: ProgramConstraints): fc.Arbitrary<Program> {
   );
   const perBranch = Math.max(1, Math.floor(c.maxOps / 3));
   const nemesisOp = fc.record({
-    kind: fc.constantFrom('down', 'down', 'serving'),
+    kind: c.networkFaults ? fc.constantFrom('down', 'down', 'serving', 'net', 'net') : fc.constantFrom('down', 'down', 'serving'),
+    fault: fc.constantFrom<NetworkFault>('reset', 'blackhole', 'latency'),
     i: addr,
     kill: fc.boolean(),
     status: fc.constantFrom('SERVING' as const, 'NOT_SERVING' as const),
@@ -107,12 +119,10 @@ export function programArbitrary(c: ProgramConstraints): fc.Arbitrary<Program> {
       nemesis: c.controllable ? fc.array(nemesisOp, { maxLength: 4 }) : fc.constant([]),
       hold: fc.option(addr, { freq: 3, nil: null }),
     })
-    .map(({ prefix, branches, nemesis, hold }) => ({
-      prefix,
-      branches: trim(branches, c.maxOps - prefix.length),
-      nemesis: validNemesis(nemesis, c.addresses),
-      hold,
-    }));
+    .map(({ prefix, branches, nemesis, hold }) => {
+      const faults = validNemesis(nemesis, c.addresses).slice(0, Math.max(0, c.maxOps - prefix.length - 2));
+      return { prefix, branches: trim(branches, c.maxOps - prefix.length - faults.length), nemesis: faults, hold };
+    });
 }
 
 /** Keeps the whole program within `budget` operations, cutting the longest branches first. */
@@ -129,15 +139,29 @@ function trim(branches: ClientOp[][], budget: number): ClientOp[][] {
 
 /** Faults in an order the servers allow: a server goes down only when up, and comes back after. */
 function validNemesis(
-  raw: readonly { kind: string; i: number; kill: boolean; status: 'SERVING' | 'NOT_SERVING'; after: number }[],
+  raw: readonly {
+    kind: string;
+    i: number;
+    kill: boolean;
+    status: 'SERVING' | 'NOT_SERVING';
+    after: number;
+    fault: NetworkFault;
+  }[],
   addresses: number,
 ): NemesisOp[] {
   const down = new Set<number>();
+  const faulted = new Set<number>();
   const out: NemesisOp[] = [];
   for (const r of raw) {
     if (r.i >= addresses) continue;
     if (r.kind === 'serving') out.push({ f: 'serving', i: r.i, status: r.status, after: r.after });
-    else if (down.has(r.i)) {
+    else if (r.kind === 'net') {
+      if (faulted.delete(r.i)) out.push({ f: 'heal', i: r.i, after: r.after });
+      else {
+        faulted.add(r.i);
+        out.push({ f: 'fault', i: r.i, kind: r.fault, after: r.after });
+      }
+    } else if (down.has(r.i)) {
       out.push({ f: 'restart', i: r.i, after: r.after });
       down.delete(r.i);
     } else {

@@ -133,6 +133,21 @@ export const VARIANTS: readonly BrokenVariant[] = [
     shortest: { commands: 1, why: 'one call creates a connection' },
   },
   {
+    name: 'close-keys-live-while-closing',
+    bugClass: 'stats and metrics',
+    description:
+      'close() waits for creations under way before taking keys out: gets are refused while stats still show keys live (was in the real pool)',
+    patches: [
+      {
+        file: POOL,
+        find: '      const entries = [...this.entries.values()];\n      this.entries.clear();\n      const drains = entries.map((e) => this.drainAndClose(e));\n      // Wait for creations already under way (each closes what it made on seeing the pool closed),\n      // so that nothing is left open once close resolves.\n      await Promise.all([...this.locks.values()].map((l) => l.mutex.waitForUnlock()));',
+        replace:
+          '      await Promise.all([...this.locks.values()].map((l) => l.mutex.waitForUnlock()));\n      const entries = [...this.entries.values()];\n      this.entries.clear();\n      const drains = entries.map((e) => this.drainAndClose(e));',
+      },
+    ],
+    shortest: { commands: 3, why: 'a creation held under its lock, a close, and a refused get or stats read meanwhile' },
+  },
+  {
     name: 'stats-inflight-zero',
     bugClass: 'stats and metrics',
     description: 'stats() reports inFlight 0 (a refactor left the placeholder in)',

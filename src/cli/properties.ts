@@ -29,6 +29,8 @@ ${PROPERTIES.map((p) => `  ${p.name}: ${p.description}`).join('\n')}
   --property NAME              run only this property
   --time D                     time budget (30s, 10m, 1h), split over the layers
   --max-commands N             most commands per run (default 12)
+  --scheduler random|pct       how pool-linearizable orders ready tasks: fast-check's random
+                               scheduler (default) or PCT with depth 3
   --against VARIANT            run against a known-broken pool (see --list-variants)
   --target H:P[,H:P...]        live layer against servers already running that implement
                                proto/loadtest.proto (commands that control servers are left out;
@@ -57,6 +59,7 @@ runMain(
         path: { type: 'string' },
         time: { type: 'string' },
         'max-commands': { type: 'string', default: '12' },
+        scheduler: { type: 'string', default: 'random' },
         against: { type: 'string' },
         target: { type: 'string' },
         json: { type: 'string' },
@@ -100,6 +103,10 @@ runMain(
     const runs = values.runs !== undefined ? parseInteger(values.runs, '--runs', 1) : undefined;
     const timeMs = values.time !== undefined ? parseDuration(values.time, '--time') : undefined;
     const maxCommands = parseInteger(values['max-commands'], '--max-commands', 1, 200);
+    if (values.scheduler !== 'random' && values.scheduler !== 'pct') {
+      throw new UsageError(`--scheduler must be random or pct; got "${values.scheduler}"`);
+    }
+    const scheduler = values.scheduler;
     const variant = values.against !== undefined ? findVariant(values.against) : undefined;
     if (values.against !== undefined && !variant) {
       throw new UsageError(`--against: no variant named "${values.against}" (known: ${VARIANTS.map((v) => v.name).join(', ')})`);
@@ -122,9 +129,15 @@ runMain(
         const expectFail = r.failure.variant !== null;
         const ok = expectFail ? r.reproduced : !r.reproduced;
         if (r.versionWarning) console.warn(`warning: ${r.versionWarning}`);
-        console.log(
-          `regression ${path.basename(file)}: ${ok ? 'ok' : 'FAILS AGAIN'}${expectFail ? ' (variant still caught)' : ''}`,
-        );
+        // A variant's file must still fail; a fixed bug's file must pass.
+        const verdict = expectFail
+          ? ok
+            ? 'ok (variant still caught)'
+            : 'NO LONGER CAUGHT (the variant passed: the suite lost this bug)'
+          : ok
+            ? 'ok (fixed, still passes)'
+            : 'FAILS AGAIN (the fixed bug is back)';
+        console.log(`regression ${path.basename(file)}: ${verdict}`);
         if (!ok) {
           failed = true;
           console.log(failureDetails(r.result));
@@ -154,6 +167,7 @@ runMain(
               maxCommands,
               variant,
               targets,
+              scheduler,
             })
             .catch((error: unknown) => {
               if (error instanceof TargetError) throw new UsageError(error.message);

@@ -16,7 +16,12 @@ export function resultLine(r: PropertyResult): string {
         ? 'PASS (time budget reached)'
         : 'PASS'
       : 'FAIL';
-  return `${name.padEnd(42)} runs ${String(r.runs).padStart(6)}  seed ${String(r.seed).padStart(11)}  ${(r.wallMs / 1000).toFixed(1).padStart(6)} s  ${rate.toFixed(1).padStart(8)} runs/s  ${verdict}`;
+  // Commands (operations) per run: a run is longer or shorter depending on --max-commands.
+  const l = r.runLengths;
+  const lengths = l
+    ? `  ${((l.total / Math.max(r.wallMs, 1)) * 1000).toFixed(0).padStart(6)} cmds/s  len mean ${l.mean.toFixed(1)} max ${l.max} empty ${(l.emptyShare * 100).toFixed(0)}%`
+    : '';
+  return `${name.padEnd(42)} runs ${String(r.runs).padStart(6)}  seed ${String(r.seed).padStart(11)}  ${(r.wallMs / 1000).toFixed(1).padStart(6)} s  ${rate.toFixed(1).padStart(8)} runs/s${lengths}  ${verdict}`;
 }
 
 /** The shrunk counterexample and what it takes to see it again. */

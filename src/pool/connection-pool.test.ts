@@ -252,6 +252,16 @@ describe('ConnectionPool bookkeeping', () => {
     await closing;
   });
 
+  it('holds no lock for keys it no longer has (2,000 add/remove cycles over distinct keys)', async () => {
+    const p = new ConnectionPool({ connector: fakeConnector() });
+    for (let k = 1; k <= 2_000; k++) {
+      await p.add(`127.0.0.1:${k}`);
+      expect(await p.remove(`127.0.0.1:${k}`)).toBe(true);
+    }
+    expect(p.lockCount).toBe(0);
+    expect(p.stats()).toMatchObject({ created: 2_000, closed: 2_000, liveKeys: 0 });
+  });
+
   it('keeps created = closed + live + draining at every turn of a remove (found by pool-linearizable)', async () => {
     const p = new ConnectionPool({ connector: fakeConnector() });
     await p.add('127.0.0.1:1');

@@ -167,6 +167,19 @@ describe('GrpcConnector', () => {
     await proxy.waitUntil((s) => s.openConnections === 0, 3_000, 'the client let go of its socket');
   });
 
+  it('gives up a connection attempt whose handshake never answers, and serves once the black hole is gone (found by pool-linearizable)', async () => {
+    const { proxy } = await proxiedServer();
+    proxy.addToxic('bh', { type: 'handshake-blackhole' });
+    const connector = new GrpcConnector(FAST_RECONNECT, { handshakeTimeoutMs: 500 });
+    const c = await connector.connect(target(proxy.address));
+    cleanup.push(() => connector.close(c));
+    await proxy.waitUntil((s) => s.acceptedConnections === 1, 5_000, 'the channel connects ahead of use');
+    proxy.removeToxic('bh');
+    // grpc-js alone waits on the first attempt for as long as its TCP connection lives.
+    expect(await msUntilServing(connector, c, 10_000)).toBeLessThan(10_000);
+    expect(proxy.stats().acceptedConnections).toBeGreaterThanOrEqual(2);
+  });
+
   it('closing a READY connection that went black leaves no half-closed socket behind (seen by the proxy)', async () => {
     const { proxy } = await proxiedServer();
     const connector = new GrpcConnector();

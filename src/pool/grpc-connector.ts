@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { type CallResponseMessage, type LoadTestClient, loadTestProto } from '../proto/load-test-proto.js';
 import type { Connection, Connector, ConnectTarget, HealthStatus, UnaryReply, UnaryRequest } from './connector.js';
-import { GrpcStatusError } from './errors.js';
+import { GrpcStatusError, InvalidOptionsError } from './errors.js';
 import { type ChannelOptionValues, canonicalChannelOptions } from './pool-key.js';
 
 /** A connection made by `GrpcConnector`: one grpc-js channel shared by the service and health stubs. */
@@ -45,6 +45,9 @@ const CLOSE_PING_WAIT_MS = 1_000;
  * grpc-js doubles its interval); the TestServer permits them. Set `grpc.keepalive_time_ms` to 0 to
  * turn keepalive off.
  */
+/** Default time an HTTP/2 handshake may go unanswered before the attempt is abandoned. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
+
 export const KEEPALIVE_DEFAULTS = Object.freeze({
   'grpc.keepalive_time_ms': 10_000,
   'grpc.keepalive_timeout_ms': 5_000,
@@ -68,14 +71,54 @@ function healthClientCtor(): HealthClientConstructor {
 export class GrpcConnector implements Connector<GrpcConnection> {
   #nextId = 1;
   readonly #defaults: ChannelOptionValues;
+  readonly #handshakeTimeoutMs: number;
+  readonly #watchdogs = new WeakMap<GrpcConnection, NodeJS.Timeout>();
 
   /**
    * @param defaultChannelOptions applied to every channel over `KEEPALIVE_DEFAULTS` and under the
    *   key's own options (which win), e.g. `grpc.max_reconnect_backoff_ms` to reconnect sooner
    *   after a server restart.
+   * @param options.handshakeTimeoutMs how long an HTTP/2 handshake may go unanswered before the
+   *   attempt is abandoned (default 5 000 ms; 0 turns the watchdog off).
    */
-  constructor(defaultChannelOptions: ChannelOptionValues = {}) {
+  constructor(defaultChannelOptions: ChannelOptionValues = {}, options: { handshakeTimeoutMs?: number } = {}) {
     this.#defaults = { ...KEEPALIVE_DEFAULTS, ...canonicalChannelOptions(defaultChannelOptions) };
+    const timeout = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    if (!Number.isFinite(timeout) || timeout < 0) {
+      throw new InvalidOptionsError(`handshakeTimeoutMs must be a non-negative number of ms; got ${String(timeout)}`);
+    }
+    this.#handshakeTimeoutMs = timeout;
+  }
+
+  /**
+   * grpc-js 1.14 has no connect timeout: an attempt whose TCP connection is accepted but whose
+   * HTTP/2 handshake never gets an answer (a black hole, a stalled proxy) stays CONNECTING for as
+   * long as the socket lives, and the key never serves again even once the network heals (found by
+   * pool-linearizable on the live layer). A watchdog resets such an attempt's socket, so grpc-js
+   * sees it fail, backs off and tries a fresh connection.
+   */
+  #watch(connection: GrpcConnection): void {
+    if (this.#handshakeTimeoutMs === 0) return;
+    const channel = connection.client.getChannel();
+    const stuckSince = new Map<InternalSession, number>();
+    const timer = setInterval(
+      () => {
+        const now = performance.now();
+        const pending = pendingSessions(localSubchannels(channel));
+        for (const session of [...stuckSince.keys()]) if (!pending.includes(session)) stuckSince.delete(session);
+        for (const session of pending) {
+          const since = stuckSince.get(session) ?? now;
+          stuckSince.set(session, since);
+          if (now - since >= this.#handshakeTimeoutMs) {
+            stuckSince.delete(session);
+            resetSocket(session);
+          }
+        }
+      },
+      Math.max(25, Math.min(500, this.#handshakeTimeoutMs / 4)),
+    );
+    timer.unref();
+    this.#watchdogs.set(connection, timer);
   }
 
   async connect(target: ConnectTarget): Promise<GrpcConnection> {
@@ -89,10 +132,14 @@ export class GrpcConnector implements Connector<GrpcConnection> {
     const healthClient = new (healthClientCtor())(target.address, credentials, { channelOverride: client.getChannel() });
     // Start connecting now ("connect ahead of use"); calls wait for the connection if it is not ready yet.
     client.getChannel().getConnectivityState(true);
-    return { id: this.#nextId++, keyId: target.keyId, address: target.address, client, healthClient };
+    const connection: GrpcConnection = { id: this.#nextId++, keyId: target.keyId, address: target.address, client, healthClient };
+    this.#watch(connection);
+    return connection;
   }
 
   async close(connection: GrpcConnection): Promise<void> {
+    clearInterval(this.#watchdogs.get(connection));
+    this.#watchdogs.delete(connection);
     const channel = connection.client.getChannel();
     // grpc-js leaves the socket of a channel closed mid-connect open (the server keeps seeing it),
     // and never gives up on an attempt whose HTTP/2 handshake gets no answer. Once the attempt has
