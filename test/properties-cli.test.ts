@@ -179,7 +179,11 @@ describe('failure files and replay', () => {
     const any = (await readdir(regressions)).find((f) => f.endsWith('.json')) as string;
     const content =
       text ??
-      JSON.stringify({ ...JSON.parse(await readFile(path.join(regressions, any), 'utf8')), property: 'renamed', digest: undefined });
+      JSON.stringify({
+        ...JSON.parse(await readFile(path.join(regressions, any), 'utf8')),
+        property: 'renamed',
+        digest: undefined,
+      });
     await writeFile(file, content);
     const r = await runCli('replay', [file]);
     expect(r.code).toBe(2);
