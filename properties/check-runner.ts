@@ -58,6 +58,8 @@ export interface PropertyResult {
   readonly constraints: { maxCommands: number; addresses: number; runs: number };
   /** Operations per generated run: mean, max, share of runs with none, and the total run. */
   readonly runLengths?: { mean: number; max: number; emptyShare: number; total: number };
+  /** How many of each operation the generated runs held (faults included), by name. */
+  readonly commandCounts?: Readonly<Record<string, number>>;
 }
 
 /** The pool property's options (the same as every property's). */

@@ -46,6 +46,7 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
   const addresses = target ? target.addresses.length : (c.addresses ?? 2);
   const runPrefix = randomBytes(3).toString('hex');
   const sizes: number[] = [];
+  const counts: Record<string, number> = {};
   let runNo = 0;
   let lastCase = '';
   const property = fc.asyncProperty(
@@ -53,6 +54,10 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
     programArbitrary({ addresses, maxOps: maxCommands, controllable: !target, networkFaults: !target }),
     async (s, program) => {
       sizes.push(programSize(program));
+      for (const op of [...program.prefix, ...program.branches.flat(), ...program.nemesis]) {
+        const name = op.f === 'fault' ? `fault:${op.kind}` : op.f;
+        counts[name] = (counts[name] ?? 0) + 1;
+      }
       const backend: Backend =
         target ??
         (layer === 'live' ? await LiveBackend.start(addresses, { networkFaults: true }) : new SimulatedBackend(addresses));
@@ -87,7 +92,7 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
     lastCase: () => lastCase,
     counterexampleSteps: (value) => describeProgram((value as [unknown, Program])[1]),
   });
-  return { ...result, runLengths: runLengths(sizes) };
+  return { ...result, runLengths: runLengths(sizes), commandCounts: counts };
 }
 
 export async function checkRun(run: ParallelRun, layer: 'live' | 'simulated', acceptedBefore?: readonly number[]): Promise<void> {

@@ -82,7 +82,8 @@ export class ParallelRun {
     })();
     const all = Promise.all([...branches, nemesis]);
     if (p.hold !== null) {
-      await this.bounded(this.#onlyHeldLeft(p.hold), '', () => this.#noProgress(p.hold as number));
+      const hold = p.hold;
+      await this.bounded(this.#onlyHeldLeft(hold), '', () => this.#noProgress(hold));
       this.gate.open();
     }
     await this.bounded(all, 'the clients and the nemesis');
@@ -144,15 +145,32 @@ export class ParallelRun {
   #onlyHeldLeft(hold: number): Promise<void> {
     const blocked = (op: ClientOp | null | undefined) =>
       op === null || (op !== undefined && (op.f === 'close' || ('i' in op && op.i === hold)));
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
+      let idleChecks = 0;
+      let timer: NodeJS.Timeout | undefined;
       const check = () => {
         if (this.#current.every(blocked)) {
           this.#progress = undefined;
+          clearTimeout(timer);
           resolve();
         }
       };
+      // Nothing scheduled (no start to release, no exchange in flight) on two looks a turn and
+      // 20 ms apart, yet a client still waits on another key: no progress is possible (the held
+      // exchanges are not scheduled until the gate opens). Said at once instead of at the phase limit.
+      const watch = () => {
+        if (this.#progress === undefined) return;
+        idleChecks = this.s.count() === 0 ? idleChecks + 1 : 0;
+        if (idleChecks >= 2) {
+          this.#progress = undefined;
+          reject(new ModelDisagreement(this.#noProgress(hold)));
+          return;
+        }
+        timer = setTimeout(() => setImmediate(watch), 20);
+      };
       this.#progress = check;
       check();
+      watch();
     });
   }
 

@@ -78,10 +78,6 @@ export const VARIANTS: readonly BrokenVariant[] = [
     description: 'remove/close close the connection without waiting for calls in flight',
     patches: [{ file: POOL, find: '      await this.waitForIdle(entry);\n', replace: '' }],
     shortest: { commands: 2, why: 'a call must be in flight (a wave) when a remove or close happens' },
-    blindSpot: {
-      layer: 'live',
-      why: 'grpc-js lets calls already started on a closed channel finish, so on the wire nothing fails; only stats (draining) can show it',
-    },
   },
   {
     name: 'remove-returns-early',

@@ -26,6 +26,8 @@ ${PROPERTIES.map((p) => `  ${p.name}: ${p.description}`).join('\n')}
   --seed S                     seed, a whole number in -2147483648..2147483647 (negative: --seed -5
                                or --seed=-5; default: fresh, printed first)
   --path P                     fast-check replay path (needs --seed, one --layer, one --property)
+  --commands-path C            the commands' own replay path (pool-matches-model), printed with
+                               a failure beside seed and path
   --property NAME              run only this property
   --time D                     time budget (30s, 10m, 1h), split over the layers
   --max-commands N             most commands per run (default 12)
@@ -57,6 +59,7 @@ runMain(
         runs: { type: 'string' },
         seed: { type: 'string' },
         path: { type: 'string' },
+        'commands-path': { type: 'string' },
         time: { type: 'string' },
         'max-commands': { type: 'string', default: '12' },
         scheduler: { type: 'string', default: 'random' },
@@ -162,6 +165,7 @@ runMain(
               layer,
               seed,
               path: values.path,
+              commandsReplayPath: values['commands-path'],
               runs: runs ?? DEFAULT_RUNS[layer],
               timeLimitMs: shareMs,
               maxCommands,
@@ -171,6 +175,12 @@ runMain(
             })
             .catch((error: unknown) => {
               if (error instanceof TargetError) throw new UsageError(error.message);
+              if (error instanceof Error && /Unable to replay/.test(error.message)) {
+                throw new UsageError(
+                  `--seed ${seed} --path ${values.path} name no case of ${property.name} as generated now (${error.message}); ` +
+                    'give --commands-path as printed with the failure, use the same --max-commands, or replay its failure file with npm run replay',
+                );
+              }
               throw error;
             }),
         );

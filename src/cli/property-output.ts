@@ -32,5 +32,8 @@ export function failureDetails(r: PropertyResult): string {
     `  shrunk counterexample (${r.counterexample?.length ?? 0} commands, after ${r.shrinks} shrinks):`,
     steps,
     `  seed ${r.seed}, path "${r.path}", commands replay path "${r.commandsReplayPath ?? ''}"`,
+    `  the same case: npm run properties -- --seed=${r.seed} --path ${r.path} --layer ${r.layer} --property ${r.property}` +
+      `${r.commandsReplayPath ? ` --commands-path ${r.commandsReplayPath}` : ''} --max-commands ${r.constraints.maxCommands}` +
+      `${r.variant ? ` --against ${r.variant}` : ''} --no-regressions`,
   ].join('\n');
 }
