@@ -31,6 +31,11 @@ export interface PropertyConstraints {
    * (default) or PCT (random priorities with depth-1 change points, depth 3).
    */
   readonly scheduler?: 'random' | 'pct';
+  /**
+   * Replay these recorded steps instead of generating (pool-linearizable: the program's lines, as
+   * a failure file holds them); each run draws a new schedule for the same program.
+   */
+  readonly steps?: readonly string[];
   /** Skip shrinking (fuzzing a time budget: report the first failure as found). */
   readonly noShrink?: boolean;
 }

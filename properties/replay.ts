@@ -5,7 +5,11 @@ import fc from 'fast-check';
 import { FAILURE_FILE_VERSION, type FailureFile, FailureFileError, readFailureFile } from '../src/harness/failure-file.js';
 import { findProperty, PROPERTIES } from './catalog.js';
 import type { PropertyResult } from './check-runner.js';
+import { ProgramTextError } from './parallel/program-text.js';
 import { findVariant } from './variants/index.js';
+
+/** Schedules tried for a program replayed from its steps before it is said to pass. */
+const STEP_REPLAY_SCHEDULES = 200;
 
 /** The committed corpus of failure files replayed before new random runs. */
 export const REGRESSIONS_DIR = new URL('./regressions/', import.meta.url);
@@ -69,6 +73,33 @@ export async function replayFile(file: string): Promise<Replayed> {
     failure.fastCheckVersion === fc.__version
       ? undefined
       : `${file}: written with fast-check ${failure.fastCheckVersion}, this is ${fc.__version}; the case may not replay exactly`;
+  // A parallel program's steps are the program itself: run them directly (over fresh schedules
+  // from the file's seed), whatever the generators have become since the file was written.
+  if (failure.property === 'pool-linearizable' && failure.counterexample.length > 0) {
+    const replayed = await property
+      .check({
+        layer: failure.layer,
+        seed: failure.seed,
+        steps: failure.counterexample,
+        addresses: failure.options.addresses,
+        maxCommands: failure.options.maxCommands,
+        variant,
+        runs: STEP_REPLAY_SCHEDULES,
+        noShrink: true,
+      })
+      .catch((error: unknown) => {
+        if (error instanceof ProgramTextError) throw new FailureFileError('ERR_FAILURE_FILE_STEPS', file, error.message);
+        throw error;
+      });
+    return {
+      file,
+      failure,
+      result: replayed,
+      reproduced: !replayed.passed,
+      sameCounterexample: !replayed.passed,
+      versionWarning,
+    };
+  }
   const result = await runReplay(file, () =>
     property.check({
       layer: failure.layer,

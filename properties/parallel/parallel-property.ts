@@ -22,6 +22,7 @@ import {
 import { type PoolOperation, toOperations } from './history-ops.js';
 import { ParallelRun } from './parallel-run.js';
 import { describeProgram, type Program, programArbitrary, programSize } from './program.js';
+import { parseProgram } from './program-text.js';
 
 export const PARALLEL_PROPERTY = 'pool-linearizable';
 
@@ -51,7 +52,9 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
   let lastCase = '';
   const property = fc.asyncProperty(
     c.scheduler === 'pct' ? pctScheduler({ depth: 3 }) : fc.scheduler(),
-    programArbitrary({ addresses, maxOps: maxCommands, controllable: !target, networkFaults: !target }),
+    c.steps
+      ? fc.constant(parseProgram(c.steps))
+      : programArbitrary({ addresses, maxOps: maxCommands, controllable: !target, networkFaults: !target }),
     async (s, program) => {
       sizes.push(programSize(program));
       for (const op of [...program.prefix, ...program.branches.flat(), ...program.nemesis]) {
