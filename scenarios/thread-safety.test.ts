@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PoolClient } from '../src/client/pool-client.js';
+import { seededRandom } from '../src/faults/seeded-random.js';
 import { startTsWorker } from '../src/harness/ts-worker.js';
 import { ConnectionPool } from '../src/pool/connection-pool.js';
 import type { PoolStats } from '../src/pool/pool-stats.js';
@@ -20,7 +21,7 @@ describe('thread safety', () => {
     const seed = Number(process.env.SCENARIO_SEED ?? Date.now() % 2 ** 31);
     // Printed first, so that a failure can be replayed: SCENARIO_SEED=<seed> npx vitest run scenarios/thread-safety.test.ts
     console.log(`test_connection_pool_add_remove_concurrent: seed ${seed}`);
-    const random = mulberry32(seed);
+    const random = seededRandom(seed);
     const servers = await Promise.all(Array.from({ length: 4 }, () => TestServer.start()));
     const pool = new ConnectionPool({ name: 'add-remove' });
     const addressOf = (i: number) => (servers[i] as TestServer).address;
@@ -140,15 +141,3 @@ describe('thread safety', () => {
     });
   });
 });
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same plan and the same yields. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}

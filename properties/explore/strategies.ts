@@ -1,16 +1,8 @@
+import { seededRandom } from '../../src/faults/seeded-random.js';
 import { type PendingTask, type SchedulingStrategy, StrategyError } from './controlled-scheduler.js';
 
-/** A small seeded generator (mulberry32): uniform floats in [0, 1), no clock, no Math.random. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** A small seeded generator (mulberry32), shared with the fault proxy's jitter: no clock, no Math.random. */
+export { seededRandom };
 
 /**
  * Follows a trail of choices (an index among the ready tasks at each step), then takes the oldest
