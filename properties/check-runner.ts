@@ -63,6 +63,8 @@ export interface PropertyResult {
   readonly constraints: { maxCommands: number; addresses: number; runs: number };
   /** Operations per generated run: mean, max, share of runs with none, and the total run. */
   readonly runLengths?: { mean: number; max: number; emptyShare: number; total: number };
+  /** Runs set aside because the harness could not act or observe (never counterexamples), and the first reason. */
+  readonly voidRuns?: { readonly count: number; readonly first: string | null };
   /** How many of each operation the generated runs held (faults included), by name. */
   readonly commandCounts?: Readonly<Record<string, number>>;
 }

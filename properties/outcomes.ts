@@ -33,3 +33,15 @@ export class ModelDisagreement extends Error {
     this.name = 'ModelDisagreement';
   }
 }
+
+/**
+ * The harness could not act or observe (a nemesis action failed, a ledger read went unanswered):
+ * the run says nothing about the pool, so it is set aside and counted, never a counterexample.
+ */
+export class HarnessFailure extends Error {
+  readonly code = 'ERR_HARNESS';
+  constructor(message: string) {
+    super(message);
+    this.name = 'HarnessFailure';
+  }
+}

@@ -1,6 +1,6 @@
 import type { PoolInput, PoolOutput } from '../../models/pool-spec.js';
 import type { Operation } from '../../src/harness/linearizability/index.js';
-import { ModelDisagreement } from '../outcomes.js';
+import { HarnessFailure, ModelDisagreement } from '../outcomes.js';
 import type { ParallelRun } from './parallel-run.js';
 
 export type PoolOperation = Operation<PoolInput, PoolOutput>;
@@ -33,6 +33,9 @@ export function toOperations(run: ParallelRun, accepted: readonly number[], endT
   };
   const faulted = run.backend.addresses.map(() => false);
   for (const r of run.ops) {
+    if (r.outcome?.startsWith('unexpected:') && r.client === 'nemesis') {
+      throw new HarnessFailure(`the nemesis could not ${r.f}(${r.i ?? ''}): ${r.outcome.slice('unexpected:'.length)}`);
+    }
     if (r.outcome?.startsWith('unexpected:')) {
       throw new ModelDisagreement(`${r.client} ${r.f}(${r.i ?? ''}) failed with an error the pool must not raise: ${r.outcome}`);
     }

@@ -6,7 +6,7 @@ import type { Backend } from '../backend.js';
 import { firstErrorWins, type PropertyConstraints, type PropertyResult, runCheck } from '../check-runner.js';
 import { pctScheduler } from '../explore/pct-scheduler.js';
 import { LiveBackend } from '../live-backend.js';
-import { ModelDisagreement } from '../outcomes.js';
+import { HarnessFailure, ModelDisagreement } from '../outcomes.js';
 import { runLengths } from '../run-lengths.js';
 import { SimulatedBackend } from '../simulated-backend.js';
 import type { Stack } from '../stack.js';
@@ -48,6 +48,7 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
   const runPrefix = randomBytes(3).toString('hex');
   const sizes: number[] = [];
   const counts: Record<string, number> = {};
+  const voidRuns: string[] = [];
   let runNo = 0;
   let lastCase = '';
   const property = fc.asyncProperty(
@@ -66,9 +67,11 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
         (layer === 'live' ? await LiveBackend.start(addresses, { networkFaults: true }) : new SimulatedBackend(addresses));
       const run = new ParallelRun(backend, s, stack, program, `${runPrefix}-${++runNo}`);
       // Accepted connections are counted from here: a --target server has served runs before.
-      const acceptedBefore = await Promise.all(backend.addresses.map((_, i) => backend.acceptedConnections(i)));
       await firstErrorWins(
         async () => {
+          const acceptedBefore = await observe('read accepted connections', () =>
+            Promise.all(backend.addresses.map((_, i) => backend.acceptedConnections(i))),
+          );
           await run.execute();
           await checkRun(run, layer, acceptedBefore);
         },
@@ -81,7 +84,12 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
           ]);
           await backend.dispose();
         },
-      );
+      ).catch((error: unknown) => {
+        // The run says nothing about the pool: set aside (fast-check counts it skipped), and counted.
+        if (!(error instanceof HarnessFailure)) throw error;
+        voidRuns.push(error.message);
+        fc.pre(false);
+      });
     },
   );
   property.toString = () => PARALLEL_PROPERTY;
@@ -95,14 +103,21 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
     lastCase: () => lastCase,
     counterexampleSteps: (value) => describeProgram((value as [unknown, Program])[1]),
   });
-  return { ...result, runLengths: runLengths(sizes), commandCounts: counts };
+  return {
+    ...result,
+    runLengths: runLengths(sizes),
+    commandCounts: counts,
+    voidRuns: { count: voidRuns.length, first: voidRuns[0] ?? null },
+  };
 }
 
 export async function checkRun(run: ParallelRun, layer: 'live' | 'simulated', acceptedBefore?: readonly number[]): Promise<void> {
   // Let the observer's last after-a-turn marks land (the simulated layer runs in microtasks only).
   await new Promise((resolve) => setImmediate(resolve));
-  const accepted = await Promise.all(
-    run.backend.addresses.map(async (_, i) => (await run.backend.acceptedConnections(i)) - (acceptedBefore?.[i] ?? 0)),
+  const accepted = await observe('read accepted connections', () =>
+    Promise.all(
+      run.backend.addresses.map(async (_, i) => (await run.backend.acceptedConnections(i)) - (acceptedBefore?.[i] ?? 0)),
+    ),
   );
   checkHistory(run, layer, accepted);
   checkClosesBeforeReturn(run);
@@ -135,4 +150,13 @@ function checkHistory(run: ParallelRun, layer: 'live' | 'simulated', accepted: r
     `history not linearizable: after ${part?.longestPrefix.length ?? 0} of ${ops.length} operations, none of ` +
       `[${(part?.stuck?.opIds ?? []).map(name).join('; ')}] can come next (model state: ${part?.stuck?.state ?? '?'})`,
   );
+}
+
+/** Reads from the servers; a read that fails is the observer's failure, not the pool's. */
+async function observe<T>(what: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    throw new HarnessFailure(`could not ${what}: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }

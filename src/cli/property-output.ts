@@ -21,7 +21,10 @@ export function resultLine(r: PropertyResult): string {
   const lengths = l
     ? `  ${((l.total / Math.max(r.wallMs, 1)) * 1000).toFixed(0).padStart(6)} cmds/s  len mean ${l.mean.toFixed(1)} max ${l.max} empty ${(l.emptyShare * 100).toFixed(0)}%`
     : '';
-  return `${name.padEnd(42)} runs ${String(r.runs).padStart(6)}  seed ${String(r.seed).padStart(11)}  ${(r.wallMs / 1000).toFixed(1).padStart(6)} s  ${rate.toFixed(1).padStart(8)} runs/s${lengths}  ${verdict}`;
+  const voids = r.voidRuns?.count
+    ? `\n  ${r.voidRuns.count} run(s) set aside: the harness could not act or observe (first: ${r.voidRuns.first})`
+    : '';
+  return `${name.padEnd(42)} runs ${String(r.runs).padStart(6)}  seed ${String(r.seed).padStart(11)}  ${(r.wallMs / 1000).toFixed(1).padStart(6)} s  ${rate.toFixed(1).padStart(8)} runs/s${lengths}  ${verdict}${voids}`;
 }
 
 /** The shrunk counterexample and what it takes to see it again. */
