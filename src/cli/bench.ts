@@ -228,7 +228,8 @@ async function trivialCeiling(runs: number, seed: number): Promise<NonNullable<B
     constructor(readonly k: number) {}
     check = () => true;
     async run(m: M, r: R) {
-      await r.s.schedule(Promise.resolve(), 'put');
+      // Released by the scheduler, as the properties' connector results are (waitFor drives it).
+      await r.s.waitFor(r.s.schedule(Promise.resolve(), 'put'));
       r.keys.add(this.k);
       m.keys.add(this.k);
       if (r.keys.size !== m.keys.size) throw new Error('diverged');
