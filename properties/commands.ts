@@ -240,10 +240,13 @@ export class WaveCommand extends Base {
         // The last request of client 0 asks for a failure, when the wave has a failCode.
         const failCode = c === 0 && k === this.perClient - 1 ? this.failCode : 0;
         const requestId = w.requestId();
+        const issued = { wave: wave.id, settled: false };
+        w.issued.set(requestId, issued);
         const outcome = await w
           .client(address)
           .call({ requestId, delayMs: this.delayMs, failCode })
           .then(() => 'ok' as Observed, outcomeOfError);
+        issued.settled = true;
         out.push({ requestId, address, failCode, outcome });
       }
       return out;
@@ -269,15 +272,28 @@ export class AwaitWavesCommand extends Base {
 
 export async function settleWaves(m: PoolModel, w: World): Promise<void> {
   const ids = [...w.waves.keys()];
-  const results = await w.bounded(Promise.all(ids.map((id) => w.waves.get(id) ?? Promise.resolve([]))));
+  const results = await w
+    .bounded(Promise.all(ids.map((id) => w.waves.get(id) ?? Promise.resolve([]))))
+    .catch((error: unknown) => {
+      // Name the requests issued that never settled, from what was recorded as they went out.
+      const lost = [...w.issued].filter(([, r]) => !r.settled).map(([id]) => id);
+      throw lost.length ? new ModelDisagreement(`requests issued but never settled (lost): ${lost.join(', ')}`) : error;
+    });
   for (const [k, id] of ids.entries()) {
     const wave = m.waves.get(id);
     const requests = results[k] ?? [];
     w.waves.delete(id);
     if (!wave) throw new ModelDisagreement(`wave ${id} is unknown to the model`);
-    if (requests.length !== wave.requests) {
-      throw new ModelDisagreement(`wave ${id}: ${requests.length} of ${wave.requests} requests settled (lost requests)`);
+    // Requests issued (recorded as they went out) against requests that settled, by id.
+    const settled = new Set(requests.map((r) => r.requestId));
+    const issuedIds = [...w.issued].filter(([, r]) => r.wave === id).map(([rid]) => rid);
+    const lost = issuedIds.filter((rid) => !settled.has(rid));
+    if (lost.length > 0 || issuedIds.length !== wave.requests) {
+      throw new ModelDisagreement(
+        `wave ${id}: ${issuedIds.length} requests issued of ${wave.requests} planned; never settled: ${lost.join(', ') || 'none'} (lost requests)`,
+      );
     }
+    for (const rid of issuedIds) w.issued.delete(rid);
     for (const r of requests) {
       expectOneOf(
         `wave ${id} request ${r.requestId} to ${r.address}`,

@@ -35,6 +35,8 @@ export class World {
   /** Every client records here: its counts must agree with the clients' own. */
   readonly metrics = new LoadTestMetrics();
   readonly waves = new Map<number, Promise<WaveRequestResult[]>>();
+  /** Every request a wave issued, by id, recorded before the call is made: settled or not. */
+  readonly issued = new Map<string, { readonly wave: number; settled: boolean }>();
   /** The last stats read, to check that counters never go backwards. */
   lastStats: PoolStats | undefined;
   #nextRequest = 1;

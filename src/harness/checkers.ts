@@ -7,7 +7,12 @@ export interface Verdict {
   readonly problems: readonly string[];
 }
 
-/** Every invoke has exactly one completion, and no completion lacks its invoke. */
+/**
+ * Every invoke has a completion (an operation that never settled: a hang), and no completion lacks
+ * its invoke. What this cannot see is a request run twice: a promise settles once however often
+ * its callback is called, so double execution is checked where it shows, on the servers' ledgers
+ * (each request id seen at most once, a success exactly once).
+ */
 export function checkEveryOpSettlesOnce(history: readonly HistoryEvent[]): Verdict {
   const open = new Map<number, HistoryEvent>();
   const problems: string[] = [];
