@@ -83,7 +83,13 @@ export class ParallelRun {
     const all = Promise.all([...branches, nemesis]);
     if (p.hold !== null) {
       const hold = p.hold;
-      await this.bounded(this.#onlyHeldLeft(hold), '', () => this.#noProgress(hold));
+      const waiting = this.#onlyHeldLeft(hold);
+      try {
+        await this.bounded(waiting.done, '', () => this.#noProgress(hold));
+      } finally {
+        // However the wait ended (an aborted or failed run included), its watch stops with it.
+        waiting.cancel();
+      }
       this.gate.open();
     }
     await this.bounded(all, 'the clients and the nemesis');
@@ -142,12 +148,16 @@ export class ParallelRun {
   }
 
   /** Resolves once every client has finished or waits on the held address (or on a close, which waits for it). */
-  #onlyHeldLeft(hold: number): Promise<void> {
+  #onlyHeldLeft(hold: number): { done: Promise<void>; cancel: () => void } {
     const blocked = (op: ClientOp | null | undefined) =>
       op === null || (op !== undefined && (op.f === 'close' || ('i' in op && op.i === hold)));
-    return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const cancel = () => {
+      this.#progress = undefined;
+      clearTimeout(timer);
+    };
+    const done = new Promise<void>((resolve, reject) => {
       let idleChecks = 0;
-      let timer: NodeJS.Timeout | undefined;
       const check = () => {
         if (this.#current.every(blocked)) {
           this.#progress = undefined;
@@ -172,6 +182,7 @@ export class ParallelRun {
       check();
       watch();
     });
+    return { done, cancel };
   }
 
   #noProgress(hold: number): string {

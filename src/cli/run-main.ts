@@ -60,6 +60,7 @@ export function runMain(main: (stop: StopSignal) => Promise<number>, options: Ru
       if (stop.reason) await exitNow(STOP_EXIT[stop.reason]);
       await stop.cleanup();
       process.exitCode = code;
+      exitEvenIfSomethingLingers(code);
     },
     async (error: unknown) => {
       finished = true;
@@ -70,6 +71,17 @@ export function runMain(main: (stop: StopSignal) => Promise<number>, options: Ru
       process.stderr.write(`${prefix}: ${e?.message ?? String(error)}\n${code === EXIT.usage ? '(see --help)\n' : ''}`);
       await stop.cleanup();
       process.exitCode = code;
+      exitEvenIfSomethingLingers(code);
     },
   );
+}
+
+/**
+ * The work is done and reported: the process should end now. Something left behind (a timer of an
+ * abandoned run, a socket a library keeps) must not hold it for minutes, as an abandoned schedule
+ * of the model checker once did: after a grace it exits anyway. The timer is unref'd, so a process
+ * with nothing left exits at once, as before.
+ */
+function exitEvenIfSomethingLingers(code: number): void {
+  setTimeout(() => process.exit(code), 2_000).unref();
 }
