@@ -1,6 +1,7 @@
 import type { Scheduler } from 'fast-check';
 import type { History } from '../src/harness/history.js';
 import type { Connector } from '../src/pool/connector.js';
+import type { GrpcConnector } from '../src/pool/grpc-connector.js';
 import type { Activity } from './parallel/activity.js';
 
 /**
@@ -20,7 +21,7 @@ export interface Backend {
   /** Ends the network fault on `i`. */
   heal(i: number): Promise<void>;
   /** The connector the pool under test uses, with every promise it returns handed to `scheduler`. */
-  connector(scheduler: Scheduler, history: History, activity?: Activity): Connector;
+  connector(scheduler: Scheduler, history: History, activity?: Activity, grpc?: typeof GrpcConnector): Connector;
   /**
    * Waits (event-driven, up to `timeoutMs`) until address `i` holds at most `atMost` open transport
    * connections as its server counts them, and returns the count at that point.

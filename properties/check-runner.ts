@@ -65,6 +65,8 @@ export interface PropertyResult {
   readonly runLengths?: { mean: number; max: number; emptyShare: number; total: number };
   /** Runs set aside because the harness could not act or observe (never counterexamples), and the first reason. */
   readonly voidRuns?: { readonly count: number; readonly first: string | null };
+  /** A self-contained HTML timeline of the failing history, when the property draws one. */
+  readonly timelineHtml?: string;
   /** How many of each operation the generated runs held (faults included), by name. */
   readonly commandCounts?: Readonly<Record<string, number>>;
 }

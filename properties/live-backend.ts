@@ -80,8 +80,8 @@ export class LiveBackend implements Backend {
     return p;
   }
 
-  connector(scheduler: Scheduler, history: History, activity?: Activity) {
-    return scheduledConnector(new GrpcConnector(FAST_RECONNECT, { handshakeTimeoutMs: 1_000 }), scheduler, history, activity);
+  connector(scheduler: Scheduler, history: History, activity?: Activity, Grpc: typeof GrpcConnector = GrpcConnector) {
+    return scheduledConnector(new Grpc(FAST_RECONNECT, { handshakeTimeoutMs: 1_000 }), scheduler, history, activity);
   }
 
   async settleOpenConnections(i: number, atMost: number, timeoutMs: number): Promise<number> {

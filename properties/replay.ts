@@ -1,8 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
-import { FAILURE_FILE_VERSION, type FailureFile, FailureFileError, readFailureFile } from '../src/harness/failure-file.js';
+import {
+  FAILURE_FILE_VERSION,
+  type FailureFile,
+  FailureFileError,
+  readFailureFile,
+  writeFailureFile,
+} from '../src/harness/failure-file.js';
 import { findProperty, PROPERTIES } from './catalog.js';
 import type { PropertyResult } from './check-runner.js';
 import { ProgramTextError } from './parallel/program-text.js';
@@ -13,6 +19,16 @@ const STEP_REPLAY_SCHEDULES = 200;
 
 /** The committed corpus of failure files replayed before new random runs. */
 export const REGRESSIONS_DIR = new URL('./regressions/', import.meta.url);
+
+/**
+ * Saves a failed result as a failure file in `dir`, and beside it the HTML timeline of its history
+ * when the property drew one (`<name>.timeline.html`, self-contained). Returns the failure file.
+ */
+export async function saveFailure(dir: string, result: PropertyResult): Promise<string> {
+  const file = await writeFailureFile(dir, toFailureFile(result));
+  if (result.timelineHtml) await writeFile(file.replace(/\.json$/, '.timeline.html'), result.timelineHtml);
+  return file;
+}
 
 /** The failure file for a failed property result. */
 export function toFailureFile(result: PropertyResult): FailureFile {

@@ -47,7 +47,7 @@ export class World {
     stack: Stack,
     readonly runId: string,
   ) {
-    const connector = backend.connector(scheduler, this.history);
+    const connector = backend.connector(scheduler, this.history, undefined, stack.GrpcConnector);
     const makePool = stack.makePool ?? REAL_STACK.makePool;
     const makeClient = stack.makeClient ?? REAL_STACK.makeClient;
     this.pool = makePool({ connector, name: `run-${runId}` });

@@ -43,6 +43,7 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
   const runs = c.runs ?? 100;
   const maxCommands = c.maxCommands ?? 12;
   const stack: Stack = c.variant ? await variantStack(c.variant) : {};
+  lastTimelineHtml = undefined;
   const target = c.targets?.length ? await TargetBackend.connect(c.targets) : undefined;
   const addresses = target ? target.addresses.length : (c.addresses ?? 2);
   const runPrefix = randomBytes(3).toString('hex');
@@ -103,8 +104,10 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
     lastCase: () => lastCase,
     counterexampleSteps: (value) => describeProgram((value as [unknown, Program])[1]),
   });
+  const timeline = !result.passed ? lastTimelineHtml : undefined;
   return {
     ...result,
+    ...(timeline ? { timelineHtml: timeline } : {}),
     runLengths: runLengths(sizes),
     commandCounts: counts,
     voidRuns: { count: voidRuns.length, first: voidRuns[0] ?? null },

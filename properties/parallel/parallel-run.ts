@@ -45,7 +45,7 @@ export class ParallelRun {
     readonly program: Program,
     readonly runId: string,
   ) {
-    const scheduled = backend.connector(s, new History(), this.activity);
+    const scheduled = backend.connector(s, new History(), this.activity, stack.GrpcConnector);
     this.gate = new HoldGate(this.activity);
     const connector = observingConnector(scheduled, this.activity, this.gate, this.seen);
     this.pool = (stack.makePool ?? REAL_STACK.makePool)({ connector, name: `par-${runId}` });

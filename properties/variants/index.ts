@@ -12,7 +12,8 @@ export type BugClass =
   | 'keys and isolation'
   | 'server restart'
   | 'latency'
-  | 'progress';
+  | 'progress'
+  | 'network faults';
 
 /** Why a layer cannot catch a variant, when one cannot. */
 export interface LayerBlindSpot {
@@ -47,6 +48,9 @@ export function variantStack(v: BrokenVariant): Promise<Stack> {
 }
 
 const POOL = 'pool/connection-pool.ts';
+const CONNECTOR = 'pool/grpc-connector.ts';
+const NO_GRPC_IN_SIMULATION =
+  'the simulated layer replaces the grpc-js connector with its own network, so a bug inside GrpcConnector cannot show there';
 const CLIENT = 'client/pool-client.ts';
 
 export const VARIANTS: readonly BrokenVariant[] = [
@@ -239,6 +243,35 @@ export const VARIANTS: readonly BrokenVariant[] = [
       },
     ],
     shortest: { commands: 1, why: 'one call creates a connection and waits' },
+  },
+  {
+    name: 'handshake-watchdog-forgets-reset',
+    bugClass: 'network faults',
+    description:
+      'the handshake watchdog notices a stuck attempt but never resets it: after a black hole the key never serves again',
+    patches: [
+      {
+        file: CONNECTOR,
+        find: '            stuckSince.delete(session);\n            resetSocket(session);\n',
+        replace: '            stuckSince.delete(session);\n',
+      },
+    ],
+    shortest: { commands: 2, why: 'a connection made during a black hole, then the recovery after heal' },
+    blindSpot: { layer: 'simulated', why: NO_GRPC_IN_SIMULATION },
+  },
+  {
+    name: 'call-deadline-dropped',
+    bugClass: 'network faults',
+    description: 'Call is made without its deadline (health keeps it): behind a black hole a call never settles',
+    patches: [
+      {
+        file: CONNECTOR,
+        find: '        new grpc.Metadata(),\n        { deadline: Date.now() + deadlineMs },\n        (error, response) => {\n          // grpc-js answers',
+        replace: '        new grpc.Metadata(),\n        {},\n        (error, response) => {\n          // grpc-js answers',
+      },
+    ],
+    shortest: { commands: 2, why: 'a black hole, and a call behind it' },
+    blindSpot: { layer: 'simulated', why: NO_GRPC_IN_SIMULATION },
   },
   {
     name: 'keys-ignore-options',

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PoolClient, PoolClientOptions } from '../../src/client/pool-client.js';
 import type { ConnectionPool, ConnectionPoolOptions } from '../../src/pool/connection-pool.js';
+import type { GrpcConnector } from '../../src/pool/grpc-connector.js';
 import type { Stack } from '../stack.js';
 
 /**
@@ -96,9 +97,13 @@ async function build(variant: string, patches: readonly SourcePatch[]): Promise<
   const clientModule = (await import(pathToFileURL(path.join(dir, 'src/client/pool-client.ts')).href)) as {
     PoolClient: new (a: string, o: PoolClientOptions) => PoolClient;
   };
+  const connectorModule = (await import(pathToFileURL(path.join(dir, 'src/pool/grpc-connector.ts')).href)) as {
+    GrpcConnector: typeof GrpcConnector;
+  };
   return {
     makePool: (o) => new poolModule.ConnectionPool(o),
     makeClient: (a, o) => new clientModule.PoolClient(a, o),
+    GrpcConnector: connectorModule.GrpcConnector,
   };
 }
 

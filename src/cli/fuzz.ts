@@ -3,9 +3,8 @@ import { findProperty, type PropertyDefinition } from '../../properties/catalog.
 import type { Layer, PropertyResult } from '../../properties/check-runner.js';
 import { KEYS_PROPERTY } from '../../properties/keys-property.js';
 import { POOL_PROPERTY } from '../../properties/pool-property.js';
-import { toFailureFile } from '../../properties/replay.js';
+import { saveFailure } from '../../properties/replay.js';
 import { findVariant } from '../../properties/variants/index.js';
-import { writeFailureFile } from '../harness/failure-file.js';
 import { checkOutputDir, checkOutputFile, junitXml, OutputPathError, writeFileAtomic } from '../harness/reports.js';
 import { batchSeed, shardBatch } from '../harness/shard.js';
 import { EnvironmentError, UsageError } from './cli-errors.js';
@@ -119,7 +118,7 @@ runMain(
       if (!result.passed) {
         failures += 1;
         try {
-          failureFile = await writeFailureFile(values['failures-dir'], toFailureFile(result));
+          failureFile = await saveFailure(values['failures-dir'], result);
         } catch (error) {
           // Seed and path are printed below, so the case is not lost with its file.
           saveProblem = true;

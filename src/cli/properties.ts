@@ -1,10 +1,9 @@
 import path from 'node:path';
 import { PROPERTIES } from '../../properties/catalog.js';
 import type { Layer, PropertyResult } from '../../properties/check-runner.js';
-import { regressionFiles, replayFile, toFailureFile } from '../../properties/replay.js';
+import { regressionFiles, replayFile, saveFailure } from '../../properties/replay.js';
 import { TargetError } from '../../properties/target-backend.js';
 import { findVariant, VARIANTS } from '../../properties/variants/index.js';
-import { writeFailureFile } from '../harness/failure-file.js';
 import { checkOutputDir, checkOutputFile, OutputPathError, writeFileAtomic } from '../harness/reports.js';
 import { EnvironmentError, UsageError } from './cli-errors.js';
 import { exitCodesHelp } from './exit-codes.js';
@@ -191,7 +190,7 @@ runMain(
           failed = true;
           console.log(failureDetails(result));
           try {
-            written.push(await writeFailureFile(values['failures-dir'], toFailureFile(result)));
+            written.push(await saveFailure(values['failures-dir'], result));
           } catch (error) {
             // The failure is printed above in full (seed and path replay it); losing the file must not lose it.
             saveProblem = true;
