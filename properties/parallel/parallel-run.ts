@@ -21,6 +21,9 @@ export const PHASE_LIMIT_MS = { live: 20_000, simulated: 3_000 } as const;
  */
 export const RECOVERY_BOUND_MS = { live: 8_000, simulated: 0 } as const;
 
+/** Pause between recovery attempts that failed (live; the simulated layer never retries). */
+const RECOVERY_RETRY_MS = 50;
+
 /**
  * One run of a parallel program: the pool under test over a backend's connector (scheduled, then
  * observed), one client per address, every operation recorded with its times and outcome.
@@ -85,7 +88,9 @@ export class ParallelRun {
       const hold = p.hold;
       const waiting = this.#onlyHeldLeft(hold);
       try {
-        await this.bounded(waiting.done, '', () => this.#noProgress(hold));
+        // No progress is said as soon as nothing is scheduled (the watch); the phase limit only
+        // guards against a wait the watch cannot see, so its message says so.
+        await this.bounded(waiting.done, 'waiting for the clients while a key was held');
       } finally {
         // However the wait ended (an aborted or failed run included), its watch stops with it.
         waiting.cancel();
@@ -126,6 +131,9 @@ export class ParallelRun {
             `address ${i} did not serve again within ${RECOVERY_BOUND_MS[this.backend.layer]} ms after its faults ended (last: ${rec.outcome})`,
           );
         }
+        // A channel backing off refuses at once: pace the retries as a client would, so that a
+        // recovery adds tens of checked calls to the history, not thousands.
+        await new Promise((resolve) => setTimeout(resolve, RECOVERY_RETRY_MS));
       }
     }
   }
@@ -133,7 +141,7 @@ export class ParallelRun {
   /** Waits for `promise`, letting the scheduler release what it holds; a phase that never ends fails the run. */
   async bounded<T>(promise: Promise<T>, what: string, message?: () => string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
-    const limitMs = PHASE_LIMIT_MS[this.backend.layer];
+    const limitMs = this.#phaseLimitMs();
     const hung = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(new ModelDisagreement(message?.() ?? `${what} did not finish within ${limitMs} ms (hung)`)),
@@ -145,6 +153,18 @@ export class ParallelRun {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * A phase may legitimately take as long as its longest sequence of calls each waiting out its
+   * deadline (behind a black hole): the live limit grows with the program (found by the live
+   * fuzz at --max-commands 20, where a branch of 7 black-holed calls took over 20 s).
+   */
+  #phaseLimitMs(): number {
+    const base = PHASE_LIMIT_MS[this.backend.layer];
+    if (this.backend.layer !== 'live') return base;
+    const longest = Math.max(0, ...this.program.branches.map((b) => b.length));
+    return base + (CALL_DEADLINE_MS + 1_000) * (longest + this.program.prefix.length);
   }
 
   /** Resolves once every client has finished or waits on the held address (or on a close, which waits for it). */

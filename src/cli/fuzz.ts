@@ -2,6 +2,7 @@ import path from 'node:path';
 import { findProperty, type PropertyDefinition } from '../../properties/catalog.js';
 import type { Layer, PropertyResult } from '../../properties/check-runner.js';
 import { KEYS_PROPERTY } from '../../properties/keys-property.js';
+import { PARALLEL_PROPERTY } from '../../properties/parallel/parallel-property.js';
 import { POOL_PROPERTY } from '../../properties/pool-property.js';
 import { saveFailure } from '../../properties/replay.js';
 import { findVariant } from '../../properties/variants/index.js';
@@ -21,8 +22,11 @@ export type { BatchReport, FuzzReport } from './fuzz-report.js';
 /** Runs per batch: a batch is the unit of work shards split (and of progress reporting). */
 const BATCH_RUNS: Record<Layer, number> = { live: 40, simulated: 1_000 };
 
-/** Which property each batch runs, in turn: the model property three times out of four. */
-const FUZZ_MIX = [POOL_PROPERTY, POOL_PROPERTY, POOL_PROPERTY, KEYS_PROPERTY] as const;
+/**
+ * Which property each batch runs, in turn: the parallel property (overlapping clients, faults,
+ * linearizability) half the time, the sequential model property and the keys property the rest.
+ */
+const FUZZ_MIX = [PARALLEL_PROPERTY, POOL_PROPERTY, PARALLEL_PROPERTY, KEYS_PROPERTY] as const;
 
 const HELP = `Usage: npm run fuzz -- --time D [options]
 
