@@ -20,8 +20,15 @@ const OP_CONTEXT = new AsyncLocalStorage<OpTiming>();
 export class Activity {
   readonly context = OP_CONTEXT;
   #busy = 0;
+  /** Scheduled tasks not yet settled: fast-check may release one before its exchange ends. */
+  #tasks = 0;
   #idleSince = performance.now();
   #idleTotalMs = 0;
+
+  /** Scheduled tasks whose exchange has not settled yet (released by the scheduler or not). */
+  tasksInFlight(): number {
+    return this.#tasks;
+  }
 
   /** Idle time (ms) accumulated since the tracker was made, up to now. */
   idleMs(): number {
@@ -51,8 +58,10 @@ export class Activity {
     };
     inner.then(mark, mark);
     this.begin();
+    this.#tasks += 1;
     const done = () => {
       this.end();
+      this.#tasks -= 1;
       if (op && settledAt !== undefined) op.heldMs += performance.now() - settledAt;
     };
     const released = schedule(inner);

@@ -190,7 +190,9 @@ export class ParallelRun {
       // exchanges are not scheduled until the gate opens). Said at once instead of at the phase limit.
       const watch = () => {
         if (this.#progress === undefined) return;
-        idleChecks = this.s.count() === 0 ? idleChecks + 1 : 0;
+        // fast-check releases a task before its exchange may have ended (a call behind a black
+        // hole): nothing in flight means no task waiting for release and none still settling.
+        idleChecks = this.s.count() === 0 && this.activity.tasksInFlight() === 0 ? idleChecks + 1 : 0;
         if (idleChecks >= 2) {
           this.#progress = undefined;
           reject(new ModelDisagreement(this.#noProgress(hold)));
