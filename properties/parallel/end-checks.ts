@@ -121,7 +121,10 @@ export async function checkNothingOpen(run: ParallelRun): Promise<void> {
     const open = await observed(`count server ${i}'s open connections`, () =>
       run.backend.settleOpenConnections(i, 0, CLOSE_SETTLE_MS),
     );
-    if (open !== 0) throw new ModelDisagreement(`after the pool closed, server ${i} still holds ${open} open connections (leak)`);
+    if (open !== 0)
+      throw new ModelDisagreement(
+        `after the pool closed, ${open} connection(s) to server ${i} are still open (counted by the server, or on the client side of its proxy behind a black hole): leak`,
+      );
   }
 }
 

@@ -260,17 +260,27 @@ export const VARIANTS: readonly BrokenVariant[] = [
     blindSpot: { layer: 'simulated', why: NO_GRPC_IN_SIMULATION },
   },
   {
-    name: 'call-deadline-dropped',
+    name: 'close-leaks-connecting-socket',
     bugClass: 'network faults',
-    description: 'Call is made without its deadline (health keeps it): behind a black hole a call never settles',
+    description:
+      'close resets unanswered READY connections but forgets attempts still in their handshake: their sockets stay open',
     patches: [
       {
         file: CONNECTOR,
-        find: '        new grpc.Metadata(),\n        { deadline: Date.now() + deadlineMs },\n        (error, response) => {\n          // grpc-js answers',
-        replace: '        new grpc.Metadata(),\n        {},\n        (error, response) => {\n          // grpc-js answers',
+        find: '    const abandon = [...pendingSessions(subchannels), ...readySessions(subchannels).filter((_, i) => unanswered[i])];',
+        replace: '    const abandon = readySessions(subchannels).filter((_, i) => unanswered[i]);',
       },
     ],
-    shortest: { commands: 2, why: 'a black hole, and a call behind it' },
+    shortest: { commands: 3, why: 'a black hole, a connection made behind it, and a close before the watchdog fires' },
+    blindSpot: { layer: 'simulated', why: NO_GRPC_IN_SIMULATION },
+  },
+  {
+    name: 'connector-drops-defaults',
+    bugClass: 'network faults',
+    description:
+      "the connector builds channels from the key's options alone, dropping its defaults (keepalive, reconnect backoff)",
+    patches: [{ file: CONNECTOR, find: '      ...this.#defaults,\n', replace: '' }],
+    shortest: { commands: 3, why: 'a fault or a stop, a connection living through it, and the recovery after' },
     blindSpot: { layer: 'simulated', why: NO_GRPC_IN_SIMULATION },
   },
   {

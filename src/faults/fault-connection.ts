@@ -56,6 +56,8 @@ export class FaultConnection {
   readonly #onClosed: () => void;
   #open: number;
   #finished = false;
+  /** The client's side is done: it sent FIN or RST, or its socket closed (whatever the toxics did with it). */
+  #clientGone = false;
 
   /** `up` undefined: a black-holed handshake; everything the client sends is swallowed. */
   constructor(
@@ -80,12 +82,24 @@ export class FaultConnection {
         if (this.#open === 0) this.#finish();
       });
     }
+    const clientGone = () => {
+      if (this.#clientGone) return;
+      this.#clientGone = true;
+      this.#host.changed();
+    };
+    down.once('end', clientGone);
+    down.once('close', clientGone);
     if (up) {
       this.#pumps.push(new Pump(this, 'upstream', down, up), new Pump(this, 'downstream', up, down));
     } else if (blackhole) {
       this.affected(blackhole.counters);
       down.on('data', (chunk: Buffer) => this.swallowed(blackhole.counters, chunk.length));
     }
+  }
+
+  /** Whether the client has let go of its socket (FIN, RST or close seen on the client's side). */
+  get clientGone(): boolean {
+    return this.#clientGone;
   }
 
   get host(): ConnectionHost {

@@ -42,6 +42,11 @@ export interface FaultProxyStats {
   readonly acceptedConnections: number;
   /** Client connections not yet closed (both sockets, where there are two). */
   readonly openConnections: number;
+  /**
+   * Connections whose client has not let go of its socket (no FIN, RST or close from it yet): what
+   * a client holds, even where a black hole keeps the proxy's and the server's sides open.
+   */
+  readonly clientOpenConnections: number;
   readonly closedConnections: number;
   /** Bytes forwarded client -> server. */
   readonly bytesUpstream: number;
@@ -194,6 +199,7 @@ export class FaultProxy {
     return Object.freeze({
       acceptedConnections: this.#accepted,
       openConnections: this.#open,
+      clientOpenConnections: [...this.#connections].filter((c) => !c.clientGone).length,
       closedConnections: this.#closed,
       ...this.#totals,
       upstreamFailures: this.#upstreamFailures,
