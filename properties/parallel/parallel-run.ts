@@ -211,7 +211,7 @@ export class ParallelRun {
     const stuck = this.#current
       .map((op, k) => (op && !(op.f === 'close' || ('i' in op && op.i === hold)) ? `c${k + 1} ${describeOp(op)}` : null))
       .filter((x) => x !== null);
-    return `no progress: while address ${hold}'s connection was held back, ${stuck.join(', ')} did not finish (another key's wait blocked it)`;
+    return `no progress: while address ${hold}'s connection was held back, ${stuck.join(', ')} did not finish with nothing in flight: it waits on the held key, or on nothing the network does`;
   }
 
   async #runOp(client: string, op: ClientOp | NemesisOp): Promise<OpRecord | undefined> {
