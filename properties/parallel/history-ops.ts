@@ -96,6 +96,6 @@ export function toOperations(run: ParallelRun, accepted: readonly number[], endT
     const i = run.backend.addresses.indexOf(c.address);
     push(`conn#${c.conn}`, { f: 'connClosed', i, conn: c.conn }, 'ok', c.call, c.ret);
   }
-  push('ledger', { f: 'ledger', accepted, faulted }, 'ok', endTime, endTime);
+  push('ledger', { f: 'ledger', accepted, faulted, exact: run.backend.layer === 'simulated' }, 'ok', endTime, endTime);
   return ops;
 }
