@@ -144,7 +144,7 @@ function checkHistory(run: ParallelRun, layer: 'live' | 'simulated', accepted: r
     return `${o.client} ${describePoolInput(o.input)} -> ${describePoolOutput(o.output)}`;
   };
   lastTimelineHtml = renderTimelineHtml({
-    title: `${PARALLEL_PROPERTY}: not linearizable`,
+    title: `${PARALLEL_PROPERTY} history`,
     ops,
     result: report,
     describe: (input, output) => `${describePoolInput(input)} -> ${describePoolOutput(output)}`,
