@@ -45,3 +45,12 @@ export class HarnessFailure extends Error {
     this.name = 'HarnessFailure';
   }
 }
+
+/** Reads from the servers; a read that fails is the observer's failure (`HarnessFailure`), not the pool's. */
+export async function observe<T>(what: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    throw new HarnessFailure(`could not ${what}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

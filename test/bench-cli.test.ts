@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from './run-cli.js';
+import { startCli } from './run-cli.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -16,26 +15,10 @@ afterAll(async () => {
 
 /** Starts `npm run bench -- --quick` and resolves once its server process is up, with that server's address. */
 async function startBench(args: string[] = []) {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bench.ts', '--quick', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr?.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const until = Date.now() + 30_000;
-  const started = () => /^bench: server (\S+) /m.exec(stdout)?.[1];
-  while (!started()) {
-    if (Date.now() > until) throw new Error(`bench did not start:\n${stdout}\n${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, exited, address: started() as string, stdout: () => stdout, stderr: () => stderr };
+  const cli = startCli('bench', ['--quick', ...args]);
+  await cli.waitFor(/^bench: server (\S+) /m);
+  const address = /^bench: server (\S+) /m.exec(cli.stdout())?.[1] as string;
+  return { ...cli, address };
 }
 
 /** Whether anything accepts a TCP connection at `address` (host:port). */

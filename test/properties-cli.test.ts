@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,33 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCheck } from '../properties/check-runner.js';
 import { writeFileAtomic } from '../src/harness/reports.js';
 import { TestServer } from '../src/server/test-server.js';
-import { ROOT, runCli } from './run-cli.js';
-
-/** Starts a CLI and lets the test act on it while it runs (send a signal, close its stdout). */
-function startCli(name: string, args: string[]) {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', `src/cli/${name}.ts`, ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr?.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const waitFor = async (re: RegExp, timeoutMs = 30_000) => {
-    const until = Date.now() + timeoutMs;
-    while (!re.test(stdout)) {
-      if (Date.now() > until) throw new Error(`no ${re} in output within ${timeoutMs} ms:\n${stdout}\n${stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  return { child, exited, waitFor, stdout: () => stdout, stderr: () => stderr };
-}
+import { runCli, startCli } from './run-cli.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -32,4 +32,42 @@ export function runCli(name: string, args: string[], timeoutMs = 120_000): Promi
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** A CLI started by `startCli`, running while the test acts on it (a signal, closing its stdout). */
+export interface StartedCli {
+  readonly child: ChildProcess;
+  /** The exit code (null when ended by a signal). */
+  readonly exited: Promise<number | null>;
+  /** Resolves once stdout matches `re`; throws with both outputs after `timeoutMs`. */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<void>;
+  stdout(): string;
+  stderr(): string;
+}
+
+/** Starts `src/cli/NAME.ts` as `runCli` does, without waiting for it to end. */
+export function startCli(name: string, args: string[]): StartedCli {
+  const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${name}.ts`, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const waitFor = async (re: RegExp, timeoutMs = 30_000) => {
+    const until = Date.now() + timeoutMs;
+    while (!re.test(stdout)) {
+      if (Date.now() > until) throw new Error(`no ${re} in output within ${timeoutMs} ms:\n${stdout}\n${stderr}`);
+      // Polls the output it collects (no event to wait on for "this text appeared").
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return { child, exited, waitFor, stdout: () => stdout, stderr: () => stderr };
 }

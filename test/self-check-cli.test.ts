@@ -1,9 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, runCli } from './run-cli.js';
+import { runCli, startCli } from './run-cli.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -43,19 +42,11 @@ describe('npm run self-check', () => {
   });
 
   it('stdout closed (piped into head): exits 141 quietly (issue 14.3)', async () => {
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/cli/self-check.ts', '--cap', '3s'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr?.on('data', (d) => {
-      stderr += d;
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const { child, exited, stderr } = startCli('self-check', ['--cap', '3s']);
     await new Promise((resolve) => child.stdout?.once('data', resolve));
     child.stdout?.destroy();
     expect(await exited).toBe(141);
-    expect(stderr).not.toMatch(/EPIPE|\n\s+at /);
+    expect(stderr()).not.toMatch(/EPIPE|\n\s+at /);
   });
 
   it('--seed takes a negative number (issue 14.5)', async () => {

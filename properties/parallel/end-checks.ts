@@ -1,6 +1,6 @@
 import { CALL_DEADLINE_MS, SETTLE_TOLERANCE_MS } from '../backend.js';
 import { CLOSE_SETTLE_MS } from '../invariants.js';
-import { HarnessFailure, ModelDisagreement } from '../outcomes.js';
+import { ModelDisagreement, observe } from '../outcomes.js';
 import type { ParallelRun } from './parallel-run.js';
 
 /**
@@ -63,7 +63,7 @@ export async function checkRequestsOnServers(run: ParallelRun): Promise<void> {
     if (r.f !== 'call' || r.requestId === undefined || r.i === undefined) continue;
     const i = r.i;
     const id = r.requestId;
-    const seen = await observed(`read server ${i}'s ledger`, () => run.backend.timesSeen(i, id));
+    const seen = await observe(`read server ${i}'s ledger`, () => run.backend.timesSeen(i, id));
     if (seen > 1) throw new ModelDisagreement(`request ${r.requestId} (${r.client}) reached server ${r.i} ${seen} times`);
     if (r.outcome === 'ok' && seen !== 1) {
       throw new ModelDisagreement(`request ${r.requestId} (${r.client}) succeeded but server ${r.i} saw it ${seen} times`);
@@ -118,21 +118,12 @@ export function checkMetricsAgainstHistory(run: ParallelRun): void {
 /** After the pool closed, no server holds a connection, by its own count. */
 export async function checkNothingOpen(run: ParallelRun): Promise<void> {
   for (let i = 0; i < run.backend.addresses.length; i++) {
-    const open = await observed(`count server ${i}'s open connections`, () =>
+    const open = await observe(`count server ${i}'s open connections`, () =>
       run.backend.settleOpenConnections(i, 0, CLOSE_SETTLE_MS),
     );
     if (open !== 0)
       throw new ModelDisagreement(
         `after the pool closed, ${open} connection(s) to server ${i} are still open (counted by the server, or on the client side of its proxy behind a black hole): leak`,
       );
-  }
-}
-
-/** A read from the servers; its failure is the observer's, never a counterexample. */
-async function observed<T>(what: string, read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (error) {
-    throw new HarnessFailure(`could not ${what}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

@@ -6,7 +6,7 @@ import type { Backend } from '../backend.js';
 import { firstErrorWins, type PropertyConstraints, type PropertyResult, runCheck } from '../check-runner.js';
 import { pctScheduler } from '../explore/pct-scheduler.js';
 import { LiveBackend } from '../live-backend.js';
-import { HarnessFailure, ModelDisagreement } from '../outcomes.js';
+import { HarnessFailure, ModelDisagreement, observe } from '../outcomes.js';
 import { runLengths } from '../run-lengths.js';
 import { SimulatedBackend } from '../simulated-backend.js';
 import type { Stack } from '../stack.js';
@@ -153,13 +153,4 @@ function checkHistory(run: ParallelRun, layer: 'live' | 'simulated', accepted: r
     `history not linearizable: after ${part?.longestPrefix.length ?? 0} of ${ops.length} operations, none of ` +
       `[${(part?.stuck?.opIds ?? []).map(name).join('; ')}] can come next (model state: ${part?.stuck?.state ?? '?'})`,
   );
-}
-
-/** Reads from the servers; a read that fails is the observer's failure, not the pool's. */
-async function observe<T>(what: string, read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (error) {
-    throw new HarnessFailure(`could not ${what}: ${error instanceof Error ? error.message : String(error)}`);
-  }
 }
