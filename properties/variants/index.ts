@@ -162,6 +162,19 @@ export const VARIANTS: readonly BrokenVariant[] = [
     shortest: { commands: 1, why: 'one failing call' },
   },
   {
+    name: 'latency-in-nanoseconds',
+    bugClass: 'stats and metrics',
+    description: 'successful calls record their latency in ns where LoadTestMetrics counts us (x1e6 from ms, not x1e3)',
+    patches: [
+      {
+        file: CLIENT,
+        find: '      this.#metrics?.recordSuccess((performance.now() - started) * 1000);',
+        replace: '      this.#metrics?.recordSuccess((performance.now() - started) * 1_000_000);',
+      },
+    ],
+    shortest: { commands: 1, why: 'one successful call; its recorded latency exceeds the interval the caller saw' },
+  },
+  {
     name: 'stale-health-cache',
     bugClass: 'health',
     description: 'health answers are cached per client to save RPCs, and never refreshed',
