@@ -175,6 +175,20 @@ export const VARIANTS: readonly BrokenVariant[] = [
     shortest: { commands: 1, why: 'one successful call; its recorded latency exceeds the interval the caller saw' },
   },
   {
+    name: 'retry-on-unavailable',
+    bugClass: 'error path',
+    description: 'a call that fails UNAVAILABLE is retried once with the same request id and a fresh deadline',
+    patches: [
+      {
+        file: CLIENT,
+        find: '      const reply = await this.pool.withKey(this.#key, (c) => this.pool.connector.call(c, request, deadlineMs));',
+        replace:
+          '      const once = () => this.pool.withKey(this.#key, (c) => this.pool.connector.call(c, request, deadlineMs));\n      const reply = await once().catch((e: { status?: number }) => (e.status === 14 ? once() : Promise.reject(e)));',
+      },
+    ],
+    shortest: { commands: 3, why: 'a server going down while a call is in flight, and back up for the retry' },
+  },
+  {
     name: 'stale-health-cache',
     bugClass: 'health',
     description: 'health answers are cached per client to save RPCs, and never refreshed',
