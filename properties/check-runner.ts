@@ -38,6 +38,11 @@ export interface PropertyConstraints {
   readonly steps?: readonly string[];
   /** Skip shrinking (fuzzing a time budget: report the first failure as found). */
   readonly noShrink?: boolean;
+  /**
+   * Asked before every run (shrinking runs included): once it says true, the check ends as
+   * interrupted, keeping what it found so far (another worker found a failure, or Ctrl-C).
+   */
+  readonly interruptWhen?: () => boolean;
 }
 
 /** What a property run found, as plain data (it goes into reports and failure files). */
@@ -61,14 +66,16 @@ export interface PropertyResult {
   readonly shrinks: number;
   readonly fastCheckVersion: string;
   readonly constraints: { maxCommands: number; addresses: number; runs: number };
-  /** Operations per generated run: mean, max, share of runs with none, and the total run. */
-  readonly runLengths?: { mean: number; max: number; emptyShare: number; total: number };
+  /** Operations per generated run: mean, max, share of runs with none, the total run, and over how many runs. */
+  readonly runLengths?: { mean: number; max: number; emptyShare: number; total: number; count: number };
   /** Runs set aside because the harness could not act or observe (never counterexamples), and the first reason. */
   readonly voidRuns?: { readonly count: number; readonly first: string | null };
   /** A self-contained HTML timeline of the failing history, when the property draws one. */
   readonly timelineHtml?: string;
   /** How many of each operation the generated runs held (faults included), by name. */
   readonly commandCounts?: Readonly<Record<string, number>>;
+  /** Worker threads the runs were spread over, each its own seed (absent: one stream, in process). */
+  readonly workers?: number;
 }
 
 /** The pool property's options (the same as every property's). */
@@ -118,9 +125,11 @@ export async function runCheck<T extends unknown[]>(
   const started = performance.now();
   const plugins = [fc.timeout(o.layer === 'live' ? 60_000 : 15_000)];
   if (c.timeLimitMs !== undefined) plugins.push(fc.interruptAfterTimeLimit(c.timeLimitMs));
-  const details = await fc
-    .check(property, { numRuns: o.runs, seed: c.seed, path: c.path, endOnFailure: c.noShrink ?? false, plugins })
-    .finally(() => o.onDone?.());
+  const interruptWhen = c.interruptWhen;
+  if (interruptWhen) plugins.push(interruptOn(interruptWhen));
+  const details = await withoutStackTraces(() =>
+    fc.check(property, { numRuns: o.runs, seed: c.seed, path: c.path, endOnFailure: c.noShrink ?? false, plugins }),
+  ).finally(() => o.onDone?.());
   const wallMs = performance.now() - started;
   // fast-check reports a check its time limit interrupted before the first run as failed, with no
   // counterexample: nothing was checked, so it is "no runs" (passed, interrupted, runs 0), not a failure.
@@ -148,6 +157,35 @@ export async function runCheck<T extends unknown[]>(
     fastCheckVersion: fc.__version,
     constraints: o.shape,
   };
+}
+
+let stacklessChecks = 0;
+let savedStackTraceLimit = Error.stackTraceLimit;
+
+/**
+ * Runs `work` with stack traces off. A run throws and catches thousands of errors the harness reads
+ * only by code and message (a closed pool refusing every request of a wave, gRPC statuses), and
+ * capturing their stacks was a tenth of the simulated layer's time (profiled); no report prints a
+ * stack. Checks may overlap (vitest, concurrent streams): the first in sets the limit, the last out
+ * restores it.
+ */
+async function withoutStackTraces<T>(work: () => Promise<T>): Promise<T> {
+  if (stacklessChecks++ === 0) {
+    savedStackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+  }
+  try {
+    return await work();
+  } finally {
+    if (--stacklessChecks === 0) Error.stackTraceLimit = savedStackTraceLimit;
+  }
+}
+
+/** A fast-check plugin: every run starts by asking `stop`; once it says true, the check ends interrupted. */
+function interruptOn(stop: () => boolean): fc.UniversalPlugin {
+  return <Ts>(): fc.PluginInstance<Ts> => ({
+    decorateRun: (next) => (value) => (stop() ? Promise.resolve(new fc.PreconditionFailure(true)) : next(value)),
+  });
 }
 
 /** `add(0),wave(...) /*replayPath="..."*\/` -> ['add(0)', 'wave(...)']. */

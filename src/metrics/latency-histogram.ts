@@ -11,11 +11,14 @@ export const MAX_TRACKED_LATENCY_US = 2 ** 31 - 2;
 export type LatencyHistogram = hdr.Histogram;
 
 export function createLatencyHistogram(): LatencyHistogram {
+  // Grows with the largest value recorded (callers clamp at MAX_TRACKED_LATENCY_US) instead of
+  // allocating the whole range up front: 180 KB per histogram, one per property run, was a visible
+  // share of the simulated layer's garbage collection (profiled), where latencies stay below 1 s.
   return hdr.build({
     lowestDiscernibleValue: 1,
-    highestTrackableValue: MAX_TRACKED_LATENCY_US,
+    highestTrackableValue: 2,
     numberOfSignificantValueDigits: 3,
-    autoResize: false,
+    autoResize: true,
   });
 }
 

@@ -48,7 +48,8 @@ export class LoadTestMetrics {
   readonly buffer: SharedArrayBuffer;
   readonly #sum: BigInt64Array;
   readonly #counters: Int32Array;
-  readonly #histogram: LatencyHistogram = createLatencyHistogram();
+  /** Made at the first latency recorded or asked for: a run that records none allocates none. */
+  #histogramMade: LatencyHistogram | undefined;
 
   constructor(buffer?: SharedArrayBuffer) {
     if (buffer !== undefined && (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength !== BUFFER_BYTES)) {
@@ -109,6 +110,11 @@ export class LoadTestMetrics {
   /** This thread's latency histogram (µs). */
   get histogram(): LatencyHistogram {
     return this.#histogram;
+  }
+
+  get #histogram(): LatencyHistogram {
+    this.#histogramMade ??= createLatencyHistogram();
+    return this.#histogramMade;
   }
 
   exportHistogram(): string {
