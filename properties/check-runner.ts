@@ -39,7 +39,8 @@ export interface PropertyConstraints {
   /** Skip shrinking (fuzzing a time budget: report the first failure as found). */
   readonly noShrink?: boolean;
   /**
-   * Asked before every run (shrinking runs included): once it says true, the check ends as
+   * Asked before every run (shrinking runs included; the event loop turns at least every 50 ms
+   * between runs, so a signal or message can set it): once it says true, the check ends as
    * interrupted, keeping what it found so far (another worker found a failure, or Ctrl-C).
    */
   readonly interruptWhen?: () => boolean;
@@ -125,8 +126,7 @@ export async function runCheck<T extends unknown[]>(
   const started = performance.now();
   const plugins = [fc.timeout(o.layer === 'live' ? 60_000 : 15_000)];
   if (c.timeLimitMs !== undefined) plugins.push(fc.interruptAfterTimeLimit(c.timeLimitMs));
-  const interruptWhen = c.interruptWhen;
-  if (interruptWhen) plugins.push(interruptOn(interruptWhen));
+  plugins.push(turnsAndInterrupts(c.interruptWhen ?? (() => false)));
   const details = await withoutStackTraces(() =>
     fc.check(property, { numRuns: o.runs, seed: c.seed, path: c.path, endOnFailure: c.noShrink ?? false, plugins }),
   ).finally(() => o.onDone?.());
@@ -181,11 +181,29 @@ async function withoutStackTraces<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A fast-check plugin: every run starts by asking `stop`; once it says true, the check ends interrupted. */
-function interruptOn(stop: () => boolean): fc.UniversalPlugin {
-  return <Ts>(): fc.PluginInstance<Ts> => ({
-    decorateRun: (next) => (value) => (stop() ? Promise.resolve(new fc.PreconditionFailure(true)) : next(value)),
-  });
+/** How often a check lets the event loop turn between runs (signals, IPC messages, timers). */
+const TURN_EVERY_MS = 50;
+
+/**
+ * A fast-check plugin run before every run (shrinking runs included): at most every 50 ms it lets
+ * the event loop turn once, then asks `stop`; once `stop` says true, the check ends interrupted.
+ * The simulated layer runs on promises alone, which never let the loop turn: without the turn a
+ * Ctrl-C, or a worker's "interrupt" message, would wait for the whole check to end.
+ */
+function turnsAndInterrupts(stop: () => boolean): fc.UniversalPlugin {
+  return <Ts>(): fc.PluginInstance<Ts> => {
+    let lastTurn = performance.now();
+    return {
+      decorateRun: (next) => (value) => {
+        const go = () => (stop() ? new fc.PreconditionFailure(true) : next(value));
+        if (performance.now() - lastTurn < TURN_EVERY_MS) return go();
+        return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+          lastTurn = performance.now();
+          return go();
+        });
+      },
+    };
+  };
 }
 
 /** `add(0),wave(...) /*replayPath="..."*\/` -> ['add(0)', 'wave(...)']. */

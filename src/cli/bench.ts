@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { checkParallelProperty } from '../../properties/parallel/parallel-property.js';
 import { checkPoolProperty } from '../../properties/pool-property.js';
+import { checkOnWorkers, defaultWorkers, PropertyWorkers } from '../../properties/workers/worker-pool.js';
 import { PoolClient } from '../client/pool-client.js';
 import { CHART_PERCENTILES, percentileChartSvg } from '../harness/latency-chart.js';
 import { timeEtcdHistories } from '../harness/linearizability/index.js';
@@ -19,7 +20,7 @@ import { EnvironmentError } from './cli-errors.js';
 import { exitCodesHelp } from './exit-codes.js';
 import { parseOptions } from './parse-options.js';
 import { runMain } from './run-main.js';
-import { STOPPED } from './stop-signal.js';
+import { STOPPED, type StopSignal } from './stop-signal.js';
 
 const HELP = `Usage: npm run bench -- [--quick] [--json FILE]
 
@@ -31,8 +32,9 @@ Starts a test server in its own process and measures, side by side in one run:
     lateness and any requests not sent (the sender never waits for replies, so no coordinated-
     omission back-fill is applied: it would count stalls twice);
   - the cost of recording one call in LoadTestMetrics (1 thread, and 4 worker_threads sharing it);
-  - commands/s and runs/s of each property on each layer at a fixed seed, beside the same
-    fast-check runner over a trivial in-memory pool (the harness ceiling);
+  - commands/s and runs/s of each property on each layer at a fixed seed, as one stream in this
+    process and spread over worker processes (as properties and fuzz run them), beside the same
+    fast-check runner over a trivial in-memory pool on one thread (the harness ceiling);
   - the linearizability checker on the 102 Jepsen etcd histories of shared/peer-data.
 
   --quick       short rounds (under a minute)
@@ -165,7 +167,7 @@ runMain(
     stop.onCleanup(() => pooled.close());
     stop.onCleanup(() => bare.close());
     const figures: BenchFigures = { machine: machine(), quick, rounds, roundMs, closedLoop: [], openLoop: [] };
-    const measured = await stop.race(measure(figures, bare, pooled));
+    const measured = await stop.race(measure(figures, bare, pooled, stop));
     if (measured === STOPPED) {
       console.log(`bench interrupted by ${stop.reason}: server stopped`);
       if (values.json !== undefined) {
@@ -212,6 +214,8 @@ interface BenchFigures {
     commandsPerSec: number;
     meanCommands: number;
     passed: boolean;
+    /** Worker processes the runs were spread over; 1: one stream in the bench's own process. */
+    workers: number;
   }>;
   checker?: { files: number; agree: number; totalMs: number } | { error: string };
 }
@@ -259,6 +263,7 @@ async function trivialCeiling(runs: number, seed: number): Promise<NonNullable<B
     commandsPerSec: (total / ms) * 1000,
     meanCommands: total / Math.max(1, details.numRuns),
     passed: !details.failed,
+    workers: 1,
   };
 }
 
@@ -267,6 +272,7 @@ async function measure(
   figures: BenchFigures,
   bare: { call: Call },
   pooled: { call: Call },
+  stop: StopSignal,
 ): Promise<Required<BenchFigures> & { chartHistograms: { bare: LatencyHistogram; pooled: LatencyHistogram } }> {
   const { quick, rounds, roundMs, closedLoop, openLoop } = figures;
   const chartHistograms: { bare: LatencyHistogram; pooled: LatencyHistogram } = {
@@ -350,25 +356,42 @@ async function measure(
   const propertyLayers: NonNullable<BenchFigures['propertyLayers']> = [];
   const ceiling = await trivialCeiling(quick ? 2_000 : 10_000, seed);
   propertyLayers.push(ceiling);
-  for (const [name, check] of [
-    ['pool-matches-model', checkPoolProperty],
-    ['pool-linearizable', checkParallelProperty],
-  ] as const) {
-    for (const layer of ['simulated', 'live'] as const) {
-      const runs = layer === 'simulated' ? (quick ? 500 : 2_000) : quick ? 20 : 80;
-      const r = await check({ layer, runs, seed });
-      const commands = r.runLengths?.total ?? 0;
-      propertyLayers.push({
-        property: name,
-        layer: r.layer,
-        seed,
-        runs: r.runs,
-        runsPerSec: (r.runs / r.wallMs) * 1000,
-        commandsPerSec: (commands / r.wallMs) * 1000,
-        meanCommands: r.runLengths?.mean ?? 0,
-        passed: r.passed,
-      });
+  // Each property and layer twice, side by side: one stream here, then spread over worker processes
+  // as `npm run properties` and `npm run fuzz` run it. Both warmed by one untimed run first.
+  const workers = PropertyWorkers.start(Math.max(defaultWorkers('simulated'), defaultWorkers('live')));
+  const forgetWorkers = stop.onCleanup(() => workers.close());
+  try {
+    for (const [name, check] of [
+      ['pool-matches-model', checkPoolProperty],
+      ['pool-linearizable', checkParallelProperty],
+    ] as const) {
+      for (const layer of ['simulated', 'live'] as const) {
+        const runs = layer === 'simulated' ? (quick ? 500 : 4_000) : quick ? 40 : 200;
+        await check({ layer, runs: 1, seed });
+        await checkOnWorkers(workers, name, { layer, runs: defaultWorkers(layer), seed }, defaultWorkers(layer));
+        for (const spread of [1, defaultWorkers(layer)]) {
+          const r =
+            spread === 1
+              ? await check({ layer, runs, seed })
+              : await checkOnWorkers(workers, name, { layer, runs, seed }, spread);
+          const commands = r.runLengths?.total ?? 0;
+          propertyLayers.push({
+            property: name,
+            layer: r.layer,
+            seed,
+            runs: r.runs,
+            runsPerSec: (r.runs / r.wallMs) * 1000,
+            commandsPerSec: (commands / r.wallMs) * 1000,
+            meanCommands: r.runLengths?.mean ?? 0,
+            passed: r.passed,
+            workers: r.workers ?? 1,
+          });
+        }
+      }
     }
+  } finally {
+    forgetWorkers();
+    await workers.close();
   }
   figures.propertyLayers = propertyLayers;
   console.log('linearizability checker on the 102 Jepsen etcd histories ...');
@@ -407,12 +430,28 @@ function printTables(f: Required<BenchFigures>): void {
   console.log(
     `\nLoadTestMetrics record: ${n(f.metricsCost.singleThreadNs, 1)} ns single-threaded; ${n(f.metricsCost.fourWorkersNsPerRecord, 1)} ns per record with 4 worker_threads sharing (wall, incl. worker start)`,
   );
-  console.log('\nproperty layers (fixed seed; commands/s is the unit that counts: runs grow with --max-commands)');
+  console.log(
+    '\nproperty layers (fixed seed; commands/s is the unit that counts: runs grow with --max-commands;\n' +
+      '"of ceiling" compares one stream with the trivial pool on one thread; "x one stream" is the gain of the worker processes)',
+  );
   const ceiling = f.propertyLayers[0]?.commandsPerSec ?? 0;
-  for (const p of f.propertyLayers)
+  const oneStream = new Map(
+    f.propertyLayers.filter((p) => p.workers === 1).map((p) => [`${p.property}|${p.layer}`, p.commandsPerSec]),
+  );
+  for (const p of f.propertyLayers) {
+    const single = oneStream.get(`${p.property}|${p.layer}`) ?? 0;
+    const relative =
+      p.workers === 1
+        ? ceiling
+          ? `${n(p.commandsPerSec / ceiling, 3)} of ceiling`
+          : ''
+        : single
+          ? `x${n(p.commandsPerSec / single, 2)} one stream`
+          : '';
     console.log(
-      `${p.property.padEnd(42)} ${p.layer.padEnd(10)} ${n(p.runs).padStart(6)} runs  ${n(p.runsPerSec, 1).padStart(8)} runs/s  ${n(p.commandsPerSec).padStart(8)} cmds/s (mean ${n(p.meanCommands, 1)})  ${ceiling ? `${n(p.commandsPerSec / ceiling, 3)} of ceiling` : ''}  ${p.passed ? 'pass' : 'FAIL'}`,
+      `${p.property.padEnd(42)} ${p.layer.padEnd(10)} ${(p.workers === 1 ? '1 stream' : `${p.workers} workers`).padEnd(10)} ${n(p.runs).padStart(6)} runs  ${n(p.runsPerSec, 1).padStart(8)} runs/s  ${n(p.commandsPerSec).padStart(8)} cmds/s (mean ${n(p.meanCommands, 1)})  ${relative}  ${p.passed ? 'pass' : 'FAIL'}`,
     );
+  }
   const c = f.checker;
   console.log(
     'error' in c

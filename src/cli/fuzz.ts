@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { findProperty, type PropertyDefinition } from '../../properties/catalog.js';
-import type { Layer, PropertyResult } from '../../properties/check-runner.js';
+import type { Layer } from '../../properties/check-runner.js';
 import { KEYS_PROPERTY } from '../../properties/keys-property.js';
 import { PARALLEL_PROPERTY } from '../../properties/parallel/parallel-property.js';
 import { POOL_PROPERTY } from '../../properties/pool-property.js';
 import { saveFailure } from '../../properties/replay.js';
 import { findVariant } from '../../properties/variants/index.js';
+import { defaultWorkers, PropertyWorkers } from '../../properties/workers/worker-pool.js';
 import { checkOutputDir, checkOutputFile, junitXml, OutputPathError, writeFileAtomic } from '../harness/reports.js';
 import { batchSeed, shardBatch } from '../harness/shard.js';
 import { EnvironmentError, UsageError } from './cli-errors.js';
@@ -18,6 +19,13 @@ import { runMain } from './run-main.js';
 import { STOPPED } from './stop-signal.js';
 
 export type { BatchReport, FuzzReport } from './fuzz-report.js';
+
+/** After a stop, how long to wait for the batches in progress to come back with what they found. */
+const STOP_WAIT_MS = 2_000;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
 
 /** Runs per batch: a batch is the unit of work shards split (and of progress reporting). */
 const BATCH_RUNS: Record<Layer, number> = { live: 40, simulated: 1_000 };
@@ -39,6 +47,9 @@ the base seed, until the budget is spent (never past it by more than one run).
   --shard i/n         run the i-th of n disjoint shares of the batches (default 1/1)
   --layer L           live, simulated or all (default all: batches alternate)
   --max-commands N    most commands per run (default 20)
+  --workers N         batches run side by side, each in its own worker process (default
+                      ${defaultWorkers('live')} with the live layer, two per core: it mostly waits on
+                      the network; ${defaultWorkers('simulated')} for simulated alone); 1 runs them in this process
   --against VARIANT   fuzz a known-broken pool (to see the fuzzer catch it)
   --out DIR           reports: fuzz-report.json and fuzz-junit.xml (default reports/fuzz;
                       with --shard i/n and n > 1: fuzz-report-shardIofN.json, fuzz-junit-shardIofN.xml)
@@ -60,6 +71,7 @@ runMain(
         shard: { type: 'string', default: '1/1' },
         layer: { type: 'string', default: 'all' },
         'max-commands': { type: 'string', default: '20' },
+        workers: { type: 'string' },
         against: { type: 'string' },
         out: { type: 'string', default: path.join('reports', 'fuzz') },
         'failures-dir': { type: 'string', default: 'failures' },
@@ -78,6 +90,10 @@ runMain(
       throw new UsageError(`--layer takes live, simulated or all; got "${values.layer}"`);
     const layers: Layer[] = values.layer === 'all' ? ['simulated', 'live'] : [values.layer as Layer];
     const maxCommands = parseInteger(values['max-commands'], '--max-commands', 1, 200);
+    const workerCount =
+      values.workers !== undefined
+        ? parseInteger(values.workers, '--workers', 1, 64)
+        : Math.max(...layers.map((l) => defaultWorkers(l)));
     const variant = values.against !== undefined ? findVariant(values.against) : undefined;
     if (values.against !== undefined && !variant) throw new UsageError(`--against: no variant named "${values.against}"`);
     const suffix = shard.count > 1 ? `-shard${shard.index}of${shard.count}` : '';
@@ -101,22 +117,27 @@ runMain(
     let failures = 0;
     let saveProblem = false;
 
-    for (let j = 0; elapsed() < budgetMs && !(await stop.checkpoint()); j++) {
+    // Batches run side by side on worker processes (or here, with --workers 1); a batch is given
+    // what is left of the budget when it starts, and none starts once it is spent.
+    const workers = workerCount > 1 ? PropertyWorkers.start(workerCount) : undefined;
+    const forgetWorkers = stop.onCleanup(() => workers?.close());
+    // A stop interrupts every batch at its next run, in the workers as here (`interruptWhen`).
+    void stop.promise.then(() => workers?.interruptAll());
+    const runBatch = async (j: number): Promise<void> => {
       const batch = shardBatch(shard, j);
       // Batches cycle through the layers, and through FUZZ_MIX for the property.
       const layer = layers[j % layers.length] as Layer;
       const property = findProperty(FUZZ_MIX[Math.floor(j / layers.length) % FUZZ_MIX.length] as string) as PropertyDefinition;
-      const result: PropertyResult | typeof STOPPED = await stop.race(
-        property.check({
-          layer,
-          seed: batchSeed(seed, batch),
-          runs: BATCH_RUNS[layer],
-          maxCommands,
-          variant,
-          timeLimitMs: Math.max(1, budgetMs - elapsed()),
-        }),
-      );
-      if (result === STOPPED) break;
+      const constraints = {
+        layer,
+        seed: batchSeed(seed, batch),
+        runs: BATCH_RUNS[layer],
+        maxCommands,
+        variant,
+        timeLimitMs: Math.max(1, budgetMs - elapsed()),
+        interruptWhen: () => stop.stopped,
+      };
+      const result = await (workers ? workers.run(property.name, constraints) : property.check(constraints));
       runs += result.runs;
       let failureFile: string | null = null;
       if (!result.passed) {
@@ -144,7 +165,25 @@ runMain(
         failureFile,
       });
       progress.update(elapsed(), runs, failures, `batch ${batch} ${layer}`);
+    };
+    const inFlight = new Set<Promise<void>>();
+    let crashed: unknown;
+    for (let j = 0; elapsed() < budgetMs && crashed === undefined && !(await stop.checkpoint()); j++) {
+      const running: Promise<void> = runBatch(j)
+        .catch((error: unknown) => {
+          crashed ??= error;
+        })
+        .finally(() => inFlight.delete(running));
+      inFlight.add(running);
+      if (inFlight.size >= workerCount && (await stop.race(Promise.race(inFlight))) === STOPPED) break;
     }
+    // Stopped: batches in progress end at their next run with what they found; wait a little for them.
+    await Promise.race([Promise.all(inFlight), stop.stopped ? delay(STOP_WAIT_MS) : new Promise(() => {})]);
+    forgetWorkers();
+    await workers?.close();
+    // A batch cut off by the stop (its worker closed before it came back) is not a crash.
+    if (crashed !== undefined && !stop.stopped) throw crashed;
+    batches.sort((a, b) => a.batch - b.batch);
     progress.stop();
     forgetProgress();
 

@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { PROPERTIES } from '../../properties/catalog.js';
-import type { Layer, PropertyResult } from '../../properties/check-runner.js';
+import type { Layer, PropertyConstraints, PropertyResult } from '../../properties/check-runner.js';
 import { regressionFiles, replayFile, saveFailure } from '../../properties/replay.js';
 import { TargetError } from '../../properties/target-backend.js';
 import { findVariant, VARIANTS } from '../../properties/variants/index.js';
+import { checkOnWorkers, defaultWorkers, PropertyWorkers } from '../../properties/workers/worker-pool.js';
 import { checkOutputDir, checkOutputFile, OutputPathError, writeFileAtomic } from '../harness/reports.js';
 import { EnvironmentError, UsageError } from './cli-errors.js';
 import { exitCodesHelp } from './exit-codes.js';
@@ -13,6 +14,13 @@ import { runMain } from './run-main.js';
 import { STOPPED } from './stop-signal.js';
 
 const DEFAULT_RUNS: Record<Layer, number> = { live: 200, simulated: 3_000 };
+
+/** After a stop, how long to wait for the check in progress to come back with what it found. */
+const STOP_WAIT_MS = 2_000;
+
+function delay(ms: number): Promise<undefined> {
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
+}
 
 const HELP = `Usage: npm run properties -- [options]
 
@@ -32,6 +40,11 @@ ${PROPERTIES.map((p) => `  ${p.name}: ${p.description}`).join('\n')}
   --max-commands N             most commands per run (default 12)
   --scheduler random|pct       how pool-linearizable orders ready tasks: fast-check's random
                                scheduler (default) or PCT with depth 3
+  --workers N                  worker threads each property's runs are spread over, one stream
+                               and seed each (default: ${defaultWorkers('simulated')} simulated, one per core;
+                               ${defaultWorkers('live')} live, two per core: it mostly waits on the network);
+                               1 runs in this process. A failure prints its own stream's seed.
+                               With --path, --commands-path or --target: always 1
   --against VARIANT            run against a known-broken pool (see --list-variants)
   --target H:P[,H:P...]        live layer against servers already running that implement
                                proto/loadtest.proto (commands that control servers are left out;
@@ -62,6 +75,7 @@ runMain(
         time: { type: 'string' },
         'max-commands': { type: 'string', default: '12' },
         scheduler: { type: 'string', default: 'random' },
+        workers: { type: 'string' },
         against: { type: 'string' },
         target: { type: 'string' },
         json: { type: 'string' },
@@ -109,12 +123,20 @@ runMain(
       throw new UsageError(`--scheduler must be random or pct; got "${values.scheduler}"`);
     }
     const scheduler = values.scheduler;
+    const workersAsked = values.workers !== undefined ? parseInteger(values.workers, '--workers', 1, 64) : undefined;
+    // One case replayed, or servers shared with other streams (their counts would mix): one stream.
+    const oneStream = values.path !== undefined || values['commands-path'] !== undefined || targets !== undefined;
+    const streamsFor = (layer: Layer) => (oneStream ? 1 : (workersAsked ?? defaultWorkers(layer)));
     const variant = values.against !== undefined ? findVariant(values.against) : undefined;
     if (values.against !== undefined && !variant) {
       throw new UsageError(`--against: no variant named "${values.against}" (known: ${VARIANTS.map((v) => v.name).join(', ')})`);
     }
 
     await checkOutputs(values.json, values['failures-dir']);
+    // Started now, so that they are up (about a second) by the time the regression corpus is replayed.
+    const workerCount = Math.max(...layers.map(streamsFor));
+    const workers = workerCount > 1 ? PropertyWorkers.start(workerCount) : undefined;
+    if (workers) stop.onCleanup(() => workers.close());
 
     console.log(
       `seed ${seed}  layers ${layers.join(', ')}${variant ? `  against ${variant.name}` : ''}${targets ? `  target ${targets.join(', ')}` : ''}`,
@@ -158,32 +180,37 @@ runMain(
     checks: for (const layer of layers) {
       for (const property of properties) {
         if (await stop.checkpoint()) break checks;
-        const result = await stop.race(
-          property
-            .check({
-              layer,
-              seed,
-              path: values.path,
-              commandsReplayPath: values['commands-path'],
-              runs: runs ?? DEFAULT_RUNS[layer],
-              timeLimitMs: shareMs,
-              maxCommands,
-              variant,
-              targets,
-              scheduler,
-            })
-            .catch((error: unknown) => {
-              if (error instanceof TargetError) throw new UsageError(error.message);
-              if (error instanceof Error && /Unable to replay/.test(error.message)) {
-                throw new UsageError(
-                  `--seed ${seed} --path ${values.path} name no case of ${property.name} as generated now (${error.message}); ` +
-                    'give --commands-path as printed with the failure, use the same --max-commands, or replay its failure file with npm run replay',
-                );
-              }
-              throw error;
-            }),
-        );
-        if (result === STOPPED) break checks;
+        const constraints: PropertyConstraints & { runs: number } = {
+          layer,
+          seed,
+          path: values.path,
+          commandsReplayPath: values['commands-path'],
+          runs: runs ?? DEFAULT_RUNS[layer],
+          timeLimitMs: shareMs,
+          maxCommands,
+          variant,
+          targets,
+          scheduler,
+          interruptWhen: () => stop.stopped,
+        };
+        const streams = streamsFor(layer);
+        const checking = (
+          workers && streams > 1 ? checkOnWorkers(workers, property.name, constraints, streams) : property.check(constraints)
+        ).catch((error: unknown) => {
+          if (error instanceof TargetError) throw new UsageError(error.message);
+          if (error instanceof Error && /Unable to replay/.test(error.message)) {
+            throw new UsageError(
+              `--seed ${seed} --path ${values.path} name no case of ${property.name} as generated now (${error.message}); ` +
+                'give --commands-path as printed with the failure, use the same --max-commands, or replay its failure file with npm run replay',
+            );
+          }
+          throw error;
+        });
+        const raced = await stop.race(checking);
+        // Stopped: every run in progress ends at its next run with what it found (the checks watch
+        // `stop`); a failure found before the stop is worth the short wait.
+        const result = raced === STOPPED ? await Promise.race([checking.catch(() => undefined), delay(STOP_WAIT_MS)]) : raced;
+        if (result === undefined) break checks;
         results.push(result);
         console.log(resultLine(result));
         if (!result.passed) {
@@ -197,6 +224,7 @@ runMain(
             console.error(`error: could not save the failure file in ${values['failures-dir']}: ${(error as Error).message}`);
           }
         }
+        if (stop.stopped) break checks;
       }
     }
     const interrupted = stop.reason ?? null;

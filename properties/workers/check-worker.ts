@@ -1,0 +1,36 @@
+import { findProperty } from '../catalog.js';
+import { findVariant } from '../variants/index.js';
+import type { WorkerMessage, WorkerReply } from './worker-pool.js';
+
+// One worker process of a PropertyWorkers pool: runs the property checks the main process sends,
+// one at a time, with this process's own event loop, servers and pools.
+if (!process.send) throw new Error('check-worker.ts runs as a worker process with an IPC channel (see PropertyWorkers)');
+
+// A Ctrl-C reaches the whole process group: the main process decides when a worker stops.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
+// The main process is gone (or closed the pool): nothing is left to report to.
+process.on('disconnect', () => process.exit(0));
+
+const interrupted = new Set<number>();
+
+process.on('message', (message: WorkerMessage) => {
+  if (message.type === 'interrupt') interrupted.add(message.id);
+  else void runCheck(message).then((reply) => process.send?.(reply));
+});
+
+async function runCheck(job: Extract<WorkerMessage, { type: 'check' }>): Promise<WorkerReply> {
+  try {
+    const property = findProperty(job.property);
+    if (!property) throw new Error(`no property named ${job.property}`);
+    const variant = job.variantName === undefined ? undefined : findVariant(job.variantName);
+    if (job.variantName !== undefined && !variant) throw new Error(`no variant named ${job.variantName}`);
+    const result = await property.check({ ...job.constraints, variant, interruptWhen: () => interrupted.has(job.id) });
+    return { id: job.id, result };
+  } catch (error) {
+    const e = error as { name?: string; message?: string; code?: string };
+    return { id: job.id, error: { name: e?.name ?? 'Error', message: e?.message ?? String(error), code: e?.code } };
+  } finally {
+    interrupted.delete(job.id);
+  }
+}
