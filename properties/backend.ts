@@ -29,6 +29,12 @@ export interface Backend {
   settleOpenConnections(i: number, atMost: number, timeoutMs: number): Promise<number>;
   /** Transport connections the server at `i` has accepted since it was first started, by its own count. */
   acceptedConnections(i: number): Promise<number>;
+  /**
+   * After a call to `i` was refused as UNAVAILABLE: resolves when the pool's channel to `i` changes
+   * state (its reconnect backoff over, a new attempt under way), bounded; at once where there is no
+   * channel to wait on. What a retrying client waits on, instead of a fixed sleep.
+   */
+  waitForReconnect(i: number): Promise<void>;
   /** How many times the server at `i` received `requestId`. */
   timesSeen(i: number, requestId: string): Promise<number>;
   stop(i: number): Promise<void>;

@@ -186,7 +186,8 @@ export class RecoverCommand extends Base {
       if (r.ok) return;
       if (last !== 'status:14') break;
       if (w.backend.layer === 'live' && performance.now() - started > RECOVERY_BUDGET_MS) break;
-      if (w.backend.layer === 'live') await new Promise((resolve) => setTimeout(resolve, 50));
+      // Wait on the channel (its reconnect backoff), as a retrying client would, not a fixed sleep.
+      if (w.backend.layer === 'live') await w.backend.waitForReconnect(this.i);
     }
     throw new ModelDisagreement(`${this}: server ${this.i} is up but calls still fail (${last}) after retrying`);
   }

@@ -6,6 +6,7 @@ import { GrpcConnector } from '../src/pool/grpc-connector.js';
 import { LedgerWaitTimeoutError } from '../src/server/errors.js';
 import { TestServer } from '../src/server/test-server.js';
 import type { Backend } from './backend.js';
+import { ChannelWatch } from './channel-watch.js';
 import type { Activity } from './parallel/activity.js';
 import { FAST_RECONNECT, scheduledConnector } from './scheduled-connector.js';
 
@@ -22,6 +23,8 @@ const FAULT_TOXICS: Record<'reset' | 'blackhole' | 'latency', ToxicSpec> = {
  */
 export class LiveBackend implements Backend {
   readonly layer = 'live' as const;
+  /** The pool's latest channel to each address, for `waitForReconnect`. */
+  readonly #channels = new ChannelWatch();
   readonly controllable = true;
   readonly #servers: TestServer[];
   readonly #proxies: FaultProxy[];
@@ -77,7 +80,12 @@ export class LiveBackend implements Backend {
   }
 
   connector(scheduler: Scheduler, history: History, activity?: Activity, Grpc: typeof GrpcConnector = GrpcConnector) {
-    return scheduledConnector(new Grpc(FAST_RECONNECT, { handshakeTimeoutMs: 1_000 }), scheduler, history, activity);
+    const grpc = this.#channels.track(new Grpc(FAST_RECONNECT, { handshakeTimeoutMs: 1_000 }));
+    return scheduledConnector(grpc, scheduler, history, activity);
+  }
+
+  waitForReconnect(i: number): Promise<void> {
+    return this.#channels.changed(this.addresses[i] ?? '');
   }
 
   async settleOpenConnections(i: number, atMost: number, timeoutMs: number): Promise<number> {

@@ -115,6 +115,10 @@ export class SimulatedBackend implements Backend {
     return this.#server(i).accepted;
   }
 
+  async waitForReconnect(_i: number): Promise<void> {
+    // The simulated network has no backoff: the next call is decided afresh.
+  }
+
   async timesSeen(i: number, requestId: string): Promise<number> {
     return this.#server(i).ledger.get(requestId) ?? 0;
   }

@@ -5,6 +5,7 @@ import { GrpcConnector } from '../src/pool/grpc-connector.js';
 import { normaliseAddress } from '../src/pool/pool-key.js';
 import { type LedgerResponseMessage, type LoadTestClient, loadTestProto } from '../src/proto/load-test-proto.js';
 import type { Backend } from './backend.js';
+import { ChannelWatch } from './channel-watch.js';
 import type { Activity } from './parallel/activity.js';
 import { FAST_RECONNECT, scheduledConnector } from './scheduled-connector.js';
 
@@ -26,6 +27,8 @@ export class TargetError extends Error {
  */
 export class TargetBackend implements Backend {
   readonly layer = 'live' as const;
+  /** The pool's latest channel to each address, for `waitForReconnect`. */
+  readonly #channels = new ChannelWatch();
   readonly controllable = false;
   readonly addresses: string[];
   readonly #observers: LoadTestClient[];
@@ -67,7 +70,12 @@ export class TargetBackend implements Backend {
   }
 
   connector(scheduler: Scheduler, history: History, activity?: Activity, Grpc: typeof GrpcConnector = GrpcConnector) {
-    return scheduledConnector(new Grpc(FAST_RECONNECT, { handshakeTimeoutMs: 1_000 }), scheduler, history, activity);
+    const grpc = this.#channels.track(new Grpc(FAST_RECONNECT, { handshakeTimeoutMs: 1_000 }));
+    return scheduledConnector(grpc, scheduler, history, activity);
+  }
+
+  waitForReconnect(i: number): Promise<void> {
+    return this.#channels.changed(this.addresses[i] ?? '');
   }
 
   async settleOpenConnections(i: number, atMost: number, timeoutMs: number): Promise<number> {

@@ -21,9 +21,6 @@ export const PHASE_LIMIT_MS = { live: 20_000, simulated: 3_000 } as const;
  */
 export const RECOVERY_BOUND_MS = { live: 8_000, simulated: 0 } as const;
 
-/** Pause between recovery attempts that failed (live; the simulated layer never retries). */
-const RECOVERY_RETRY_MS = 50;
-
 /**
  * One run of a parallel program: the pool under test over a backend's connector (scheduled, then
  * observed), one client per address, every operation recorded with its times and outcome.
@@ -131,9 +128,9 @@ export class ParallelRun {
             `address ${i} did not serve again within ${RECOVERY_BOUND_MS[this.backend.layer]} ms after its faults ended (last: ${rec.outcome})`,
           );
         }
-        // A channel backing off refuses at once: pace the retries as a client would, so that a
-        // recovery adds tens of checked calls to the history, not thousands.
-        await new Promise((resolve) => setTimeout(resolve, RECOVERY_RETRY_MS));
+        // A channel backing off refuses at once: wait for it to try again, as a client would, so
+        // that a recovery adds a few checked calls to the history, not thousands.
+        await this.backend.waitForReconnect(i);
       }
     }
   }

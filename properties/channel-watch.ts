@@ -1,0 +1,49 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Connector } from '../src/pool/connector.js';
+import type { GrpcConnection } from '../src/pool/grpc-connector.js';
+
+/**
+ * How long to wait for a channel that is backing off or connecting to change state: the live
+ * layer's reconnect backoff is capped at 500 ms (FAST_RECONNECT), plus room for a loaded machine.
+ */
+const BACKOFF_WAIT_MS = 1_000;
+/** A channel that is READY or IDLE yet refused a call has nothing to wait for: a short pace only. */
+const SETTLED_WAIT_MS = 50;
+
+/**
+ * Remembers the latest grpc-js connection the pool made to each address, so that a caller whose
+ * call was refused as UNAVAILABLE can wait for that channel's state to change (its backoff over, a
+ * new attempt started) instead of sleeping a fixed time and trying again.
+ */
+export class ChannelWatch {
+  readonly #latest = new Map<string, GrpcConnection>();
+
+  /** `inner` with every connection it makes remembered by address. */
+  track(inner: Connector<GrpcConnection>): Connector<GrpcConnection> {
+    return {
+      connect: async (target) => {
+        const c = await inner.connect(target);
+        this.#latest.set(target.address, c);
+        return c;
+      },
+      close: (c) => inner.close(c),
+      call: (c, request, deadlineMs) => inner.call(c, request, deadlineMs),
+      health: (c, service, deadlineMs) => inner.health(c, service, deadlineMs),
+    };
+  }
+
+  /**
+   * Resolves when the channel to `address` leaves the state it is in now (backing off or
+   * connecting: at most 1 s; READY or IDLE: at most 50 ms), or at once if there is none or it is
+   * shut down (the next call makes a new one).
+   */
+  changed(address: string): Promise<void> {
+    const channel = this.#latest.get(address)?.client.getChannel();
+    if (!channel) return Promise.resolve();
+    const state = channel.getConnectivityState(false);
+    if (state === grpc.connectivityState.SHUTDOWN) return Promise.resolve();
+    const waiting = state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.CONNECTING;
+    const deadline = Date.now() + (waiting ? BACKOFF_WAIT_MS : SETTLED_WAIT_MS);
+    return new Promise((resolve) => channel.watchConnectivityState(state, deadline, () => resolve()));
+  }
+}
