@@ -1,5 +1,14 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { initialPoolState, type PoolInput, type PoolOutput, type PoolSpecState, poolStep, statsOf } from './pool-spec.js';
+import {
+  hashPoolState,
+  initialPoolState,
+  type PoolInput,
+  type PoolOutput,
+  type PoolSpecState,
+  poolStep,
+  statsOf,
+} from './pool-spec.js';
 
 type Step = readonly [PoolInput, PoolOutput | undefined];
 
@@ -89,5 +98,50 @@ describe('pool spec (the model the linearizability checker uses)', () => {
     expect(run([...make, ledger([0, 0], [false, false], true)])).toBeUndefined();
     expect(run([...make, ledger([0, 0], [false, false], false)])).toBeDefined();
     expect(run([...make, ledger([2, 0], [false, false], false)])).toBeUndefined();
+  });
+});
+
+describe('hashPoolState', () => {
+  // A small domain, so that generated pairs are often equal or differ in one field only.
+  const n = fc.integer({ min: 0, max: 2 });
+  const two = <T>(a: fc.Arbitrary<T>) => fc.tuple(a, a);
+  const state: fc.Arbitrary<PoolSpecState> = fc.record({
+    closed: fc.boolean(),
+    key: two(fc.option(n, { nil: null })),
+    conns: fc.array(fc.record({ id: n, i: n, leases: n, draining: fc.boolean(), mayFail: fc.boolean() }), { maxLength: 2 }),
+    seen: fc.array(n, { maxLength: 2 }),
+    created: n,
+    closedCount: n,
+    reused: n,
+    createdAt: two(n),
+    phase: two(fc.constantFrom('up' as const, 'down' as const)),
+    serving: two(fc.constantFrom('SERVING' as const, 'NOT_SERVING' as const)),
+    fault: two(fc.constantFrom(null, 'reset' as const, 'blackhole' as const, 'latency' as const)),
+  });
+
+  const fields = Object.keys(fc.sample(state, 1)[0] ?? {}) as (keyof PoolSpecState)[];
+  const connFields = ['id', 'i', 'leases', 'draining', 'mayFail'] as const;
+
+  it('is equal exactly when the states are (the checker memoises on it)', () => {
+    fc.assert(
+      // b is a with one field (or one field of one connection, or nothing) taken from c: pairs that
+      // are equal, or differ in exactly one place.
+      fc.property(
+        state,
+        state,
+        fc.option(fc.constantFrom(...fields), { nil: undefined }),
+        fc.constantFrom(...connFields),
+        (a, c, field, connField) => {
+          const b: PoolSpecState =
+            field === 'conns' && a.conns[0] && c.conns[0]
+              ? { ...a, conns: [{ ...a.conns[0], [connField]: c.conns[0][connField] }, ...a.conns.slice(1)] }
+              : field === undefined
+                ? { ...a }
+                : { ...a, [field]: c[field] };
+          expect(hashPoolState(a) === hashPoolState(b)).toBe(JSON.stringify(a) === JSON.stringify(b));
+        },
+      ),
+      { numRuns: 5_000 },
+    );
   });
 });

@@ -321,8 +321,15 @@ export function initialPoolState(addresses: number): PoolSpecState {
 }
 
 /** A canonical string of a state (equal states, equal strings) for the checker's memo. */
+/**
+ * A key equal for equal states and different for different ones: fields in a fixed order between
+ * `|`, list items between `,` (no value holds either; null is the empty string, which no number or
+ * name is). Written out by hand: JSON.stringify was a tenth of the parallel property's time and
+ * twice as slow on these states.
+ */
 export function hashPoolState(s: PoolSpecState): string {
-  return JSON.stringify(s);
+  const conns = s.conns.map((c) => `${c.id}.${c.i}.${c.leases}.${c.draining ? 1 : 0}${c.mayFail ? 1 : 0}`).join(',');
+  return `${s.closed ? 1 : 0}|${s.key.join(',')}|${conns}|${s.seen.join(',')}|${s.created}|${s.closedCount}|${s.reused}|${s.createdAt.join(',')}|${s.phase.join(',')}|${s.serving.join(',')}|${s.fault.join(',')}`;
 }
 
 export function describePoolInput(input: PoolInput): string {

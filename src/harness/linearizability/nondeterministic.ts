@@ -7,11 +7,24 @@ import type { LinearizabilityModel, NondeterministicModel } from './model.js';
  * illegal only when no state of the set allows it.
  */
 export function nondeterministic<S, I, O>(model: NondeterministicModel<S, I, O>): LinearizabilityModel<readonly S[], I, O> {
+  // Each state is hashed when its set is made canonical and again when the set is hashed: states
+  // are never changed once made, so an object's hash is kept (hashing was a tenth of the parallel
+  // property's time, profiled).
+  const known = new WeakMap<object, string>();
+  const hashOf = (s: S): string => {
+    if (typeof s !== 'object' || s === null) return model.hash(s);
+    let h = known.get(s);
+    if (h === undefined) {
+      h = model.hash(s);
+      known.set(s, h);
+    }
+    return h;
+  };
   // Sorted by hash and deduplicated: two paths to the same set of states must produce the same key.
   const canonical = (states: Iterable<S>): readonly S[] => {
     const byHash = new Map<string, S>();
     for (const s of states) {
-      const h = model.hash(s);
+      const h = hashOf(s);
       if (!byHash.has(h)) byHash.set(h, s);
     }
     return [...byHash.keys()].sort().map((h) => byHash.get(h) as S);
@@ -23,8 +36,8 @@ export function nondeterministic<S, I, O>(model: NondeterministicModel<S, I, O>)
       return next.length === 0 ? undefined : next;
     },
     // JSON quoting keeps the join unambiguous whatever characters the inner hashes hold.
-    hash: (states) => JSON.stringify(states.map((s) => model.hash(s))),
-    describeState: (states) => `{${states.map((s) => model.describeState?.(s) ?? model.hash(s)).join(', ')}}`,
+    hash: (states) => JSON.stringify(states.map(hashOf)),
+    describeState: (states) => `{${states.map((s) => model.describeState?.(s) ?? hashOf(s)).join(', ')}}`,
   };
   if (model.describeOperation) adapted.describeOperation = model.describeOperation.bind(model);
   if (model.partition) adapted.partition = model.partition.bind(model);
