@@ -1,6 +1,7 @@
 import { PROPERTIES } from './catalog.js';
 import type { Layer } from './check-runner.js';
 import type { BrokenVariant } from './variants/index.js';
+import { checkOnWorkers, defaultWorkers, type PropertyWorkers } from './workers/worker-pool.js';
 
 /** What the suite did against one variant on one layer. */
 export interface LayerVerdict {
@@ -38,12 +39,18 @@ export interface SelfCheckOptions {
   readonly layers?: readonly Layer[];
   /** Shrink the first failure to report its counterexample (default true). */
   readonly shrink?: boolean;
+  /**
+   * Spread each try over these worker processes (one per core simulated, two per core live), as
+   * `npm run properties` does; default: one stream in this process. Runs are then counted over
+   * every stream, and the shrinking replays the failing stream's case here.
+   */
+  readonly workers?: PropertyWorkers;
 }
 
 /**
  * Budgets of the attempts, as fractions of the cap: every property gets a short try, then a
- * longer one, then the rest. Most bugs fall in the first round within milliseconds; a bug only one
- * property sees costs the others no more than their short tries.
+ * longer one, then an even share of the rest. Most bugs fall in the first round within
+ * milliseconds; a bug only one property sees costs the others no more than their tries.
  */
 const ROUNDS = [0.01, 0.05, 0.2, 1] as const;
 const ATTEMPT_RUNS: Record<Layer, number> = { simulated: 100_000, live: 5_000 };
@@ -69,18 +76,25 @@ async function selfCheckLayer(variant: BrokenVariant, layer: Layer, options: Sel
   const capMs = options.capMs ?? 60_000;
   const started = performance.now();
   for (const [round, share] of ROUNDS.entries()) {
-    for (const property of PROPERTIES) {
+    for (const [k, property] of PROPERTIES.entries()) {
       const remaining = capMs - (performance.now() - started);
       if (remaining <= 0) break;
-      const found = await property.check({
+      // The properties still to try in this round share what is left: in the last round the first
+      // property would otherwise take it all (the network-fault variants only the parallel
+      // property, second in line, can see were missed that way).
+      const fairShare = remaining / (PROPERTIES.length - k);
+      const attempt = {
         layer,
         variant,
         // A new seed each round, so a longer try explores cases the short one did not.
         seed: options.seed === undefined ? undefined : options.seed + round,
         runs: ATTEMPT_RUNS[layer],
-        timeLimitMs: Math.max(1, Math.min(remaining, capMs * share)),
+        timeLimitMs: Math.max(1, Math.min(fairShare, capMs * share)),
         noShrink: true,
-      });
+      };
+      const found = options.workers
+        ? await checkOnWorkers(options.workers, property.name, attempt, defaultWorkers(layer))
+        : await property.check(attempt);
       // A check its time ran out on before any run found nothing: it is not a catch.
       if (found.passed || found.runs === 0) continue;
       const seconds = (performance.now() - started) / 1000;

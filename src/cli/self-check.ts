@@ -1,9 +1,10 @@
 import { type SelfCheckOptions, selfCheckVariant, type VariantVerdict } from '../../properties/self-check.js';
 import { VARIANTS } from '../../properties/variants/index.js';
+import { defaultWorkers, PropertyWorkers } from '../../properties/workers/worker-pool.js';
 import { checkOutputFile, OutputPathError, writeFileAtomic } from '../harness/reports.js';
 import { EnvironmentError, UsageError } from './cli-errors.js';
 import { exitCodesHelp } from './exit-codes.js';
-import { parseDuration, parseOptions, parseSeed } from './parse-options.js';
+import { parseDuration, parseInteger, parseOptions, parseSeed } from './parse-options.js';
 import { runMain } from './run-main.js';
 import { STOPPED } from './stop-signal.js';
 
@@ -19,6 +20,9 @@ A property whose time ran out before its first run counts as not having caught t
   --seed S         seed, a whole number in -2147483648..2147483647 (default: fresh per variant)
   --variant NAME   check one variant only
   --layer L        live, simulated or all (default all)
+  --workers N      worker processes each try is spread over (default: one per core for simulated,
+                   two per core for live, as npm run properties); 1 runs every try in this process.
+                   Runs are counted over every stream
   --json FILE      write { variants: [{ name, caught, layers: { simulated: { caught, by, runs,
                    seconds, shrunkCommands, counterexample, blindSpot }, live: {...} } }] }
                    (and "interrupted" when stopped early)
@@ -35,6 +39,7 @@ runMain(
         seed: { type: 'string' },
         variant: { type: 'string' },
         layer: { type: 'string', default: 'all' },
+        workers: { type: 'string' },
         json: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
@@ -48,11 +53,12 @@ runMain(
       throw new UsageError(`--layer must be live, simulated or all; got "${values.layer}"`);
     }
     const layers = values.layer === 'all' ? (['simulated', 'live'] as const) : ([values.layer] as ['live' | 'simulated']);
-    const options: SelfCheckOptions = {
-      capMs: parseDuration(values.cap, '--cap'),
-      seed: values.seed === undefined ? undefined : parseSeed(values.seed),
-      layers,
-    };
+    const workerCount =
+      values.workers !== undefined
+        ? parseInteger(values.workers, '--workers', 1, 64)
+        : Math.max(...layers.map((l) => defaultWorkers(l)));
+    const capMs = parseDuration(values.cap, '--cap');
+    const seed = values.seed === undefined ? undefined : parseSeed(values.seed);
     const chosen = values.variant === undefined ? VARIANTS : VARIANTS.filter((v) => v.name === values.variant);
     if (chosen.length === 0)
       throw new UsageError(`--variant: no variant named "${values.variant}" (known: ${VARIANTS.map((v) => v.name).join(', ')})`);
@@ -62,6 +68,9 @@ runMain(
       });
     }
 
+    const workers = workerCount > 1 ? PropertyWorkers.start(workerCount) : undefined;
+    if (workers) stop.onCleanup(() => workers.close());
+    const options: SelfCheckOptions = { capMs, seed, layers, workers };
     console.log(
       `self-check: ${chosen.length} variant(s), cap ${(options.capMs ?? 0) / 1000} s each${options.seed === undefined ? '' : `, seed ${options.seed}`}\n`,
     );
