@@ -7,6 +7,7 @@ import { firstErrorWins, type PropertyConstraints, type PropertyResult, runCheck
 import { CLOSE_SETTLE_MS } from './invariants.js';
 import { LiveBackend } from './live-backend.js';
 import { ModelDisagreement } from './outcomes.js';
+import { runLengths } from './run-lengths.js';
 import { SimulatedBackend } from './simulated-backend.js';
 import type { Stack } from './stack.js';
 import { variantStack } from './variants/index.js';
@@ -47,7 +48,9 @@ export async function checkKeysProperty(c: PropertyConstraints = {}): Promise<Pr
   const stack: Stack = c.variant ? await variantStack(c.variant) : {};
   let runNo = 0;
   let lastCase = '';
+  const sizes: number[] = [];
   const property = fc.asyncProperty(fc.scheduler(), fc.array(step, { minLength: 1, maxLength: maxSteps }), async (s, steps) => {
+    sizes.push(steps.length);
     const backend: Backend = layer === 'live' ? await LiveBackend.start(addresses) : new SimulatedBackend(addresses);
     const history = new History();
     const scheduled = backend.connector(s, history);
@@ -96,7 +99,7 @@ export async function checkKeysProperty(c: PropertyConstraints = {}): Promise<Pr
       },
     );
   });
-  return runCheck(property, {
+  const result = await runCheck(property, {
     name: KEYS_PROPERTY,
     layer,
     constraints: c,
@@ -104,4 +107,6 @@ export async function checkKeysProperty(c: PropertyConstraints = {}): Promise<Pr
     shape: { maxCommands: maxSteps, addresses, runs },
     lastCase: () => lastCase,
   });
+  // A get (with its call) is this property's command.
+  return { ...result, runLengths: runLengths(sizes) };
 }
