@@ -13,7 +13,7 @@ export function resultLine(r: PropertyResult): string {
     ? 'NO RUNS (time budget ran out before the first run)'
     : r.passed
       ? r.interrupted
-        ? 'PASS (time budget reached)'
+        ? 'PASS (stopped early: time budget reached or interrupted)'
         : 'PASS'
       : 'FAIL';
   // Commands (operations) per run: a run is longer or shorter depending on --max-commands.
