@@ -28,6 +28,15 @@ async function setUp() {
   return { server, watch, connector, connect };
 }
 
+/** A channel whose server was killed, after a call on it was refused as UNAVAILABLE. */
+async function refusedChannel() {
+  const setup = await setUp();
+  await setup.server.kill();
+  const c = await setup.connect();
+  await expect(setup.connector.call(c, { requestId: 'r1' }, 2_000)).rejects.toMatchObject({ status: 14 });
+  return { ...setup, c };
+}
+
 describe('ChannelWatch: what a retrying caller waits on instead of a fixed sleep', () => {
   it('with no channel to the address, there is nothing to wait for', async () => {
     const started = performance.now();
@@ -36,11 +45,8 @@ describe('ChannelWatch: what a retrying caller waits on instead of a fixed sleep
   });
 
   it('a channel whose server stays down: bounded (grpc-js keeps the channel in TRANSIENT_FAILURE)', async () => {
-    const { server, watch, connector, connect } = await setUp();
-    await server.kill();
-    const c = await connect();
-    // A call on a channel whose server is gone fails as UNAVAILABLE, and the channel backs off.
-    await expect(connector.call(c, { requestId: 'r1' }, 2_000)).rejects.toMatchObject({ status: 14 });
+    const { server, watch, c } = await refusedChannel();
+    // The channel whose call was refused backs off.
     expect(c.client.getChannel().getConnectivityState(false)).toBe(grpc.connectivityState.TRANSIENT_FAILURE);
     const started = performance.now();
     await watch.changed(server.address);
@@ -49,10 +55,7 @@ describe('ChannelWatch: what a retrying caller waits on instead of a fixed sleep
   });
 
   it('after the server is back, waiting on the channel and calling again succeeds', async () => {
-    const { server, watch, connector, connect } = await setUp();
-    await server.kill();
-    const c = await connect();
-    await expect(connector.call(c, { requestId: 'r1' }, 2_000)).rejects.toMatchObject({ status: 14 });
+    const { server, watch, connector, c } = await refusedChannel();
     await server.restart();
     let attempts = 1;
     for (;;) {
