@@ -9,7 +9,7 @@ import { checkOutputDir, checkOutputFile, OutputPathError, writeFileAtomic } fro
 import { EnvironmentError, UsageError } from './cli-errors.js';
 import { exitCodesHelp } from './exit-codes.js';
 import { parseDuration, parseInteger, parseOptions, parseSeed } from './parse-options.js';
-import { failureDetails, resultLine } from './property-output.js';
+import { failureDetails, rates, resultLine } from './property-output.js';
 import { runMain } from './run-main.js';
 import { STOPPED } from './stop-signal.js';
 
@@ -229,7 +229,11 @@ runMain(
     }
     const interrupted = stop.reason ?? null;
     if (interrupted) console.log(`interrupted by ${interrupted}: ${results.length} check(s) done; partial results`);
-    if (values.json) await writeFileAtomic(values.json, `${JSON.stringify({ seed, interrupted, results }, null, 2)}\n`);
+    if (values.json) {
+      // The rates the result lines print, as numbers: runs/s, commands/s and mean commands per run.
+      const withRates = results.map((r) => ({ ...r, rates: rates(r) }));
+      await writeFileAtomic(values.json, `${JSON.stringify({ seed, interrupted, results: withRates }, null, 2)}\n`);
+    }
     for (const file of written) console.log(`failure saved: ${file}\n  replay: npm run replay -- ${file}`);
     if (failed) return 1;
     return saveProblem ? 3 : 0;

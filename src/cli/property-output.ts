@@ -5,10 +5,21 @@ export function hadNoRuns(r: PropertyResult): boolean {
   return r.passed && r.interrupted && r.runs === 0;
 }
 
+/** Runs and commands (operations) per second of wall time, and commands per run (null without run lengths). */
+export function rates(r: PropertyResult): { runsPerSec: number; commandsPerSec: number | null; meanCommands: number | null } {
+  const perSec = (n: number) => (n / Math.max(r.wallMs, 1)) * 1000;
+  return {
+    runsPerSec: perSec(r.runs),
+    commandsPerSec: r.runLengths ? perSec(r.runLengths.total) : null,
+    meanCommands: r.runLengths ? r.runLengths.mean : null,
+  };
+}
+
 /** One summary line per property run: name, layer, runs, seed, wall time, runs/s, result. */
 export function resultLine(r: PropertyResult): string {
-  const name = `${r.property} [${r.layer}${r.variant ? ` vs ${r.variant}` : ''}]`;
-  const rate = r.wallMs > 0 ? (r.runs / r.wallMs) * 1000 : 0;
+  const spread = r.workers && r.workers > 1 ? `, ${r.workers} workers` : '';
+  const name = `${r.property} [${r.layer}${spread}${r.variant ? ` vs ${r.variant}` : ''}]`;
+  const { runsPerSec, commandsPerSec } = rates(r);
   const verdict = hadNoRuns(r)
     ? 'NO RUNS (time budget ran out before the first run)'
     : r.passed
@@ -19,12 +30,12 @@ export function resultLine(r: PropertyResult): string {
   // Commands (operations) per run: a run is longer or shorter depending on --max-commands.
   const l = r.runLengths;
   const lengths = l
-    ? `  ${((l.total / Math.max(r.wallMs, 1)) * 1000).toFixed(0).padStart(6)} cmds/s  len mean ${l.mean.toFixed(1)} max ${l.max} empty ${(l.emptyShare * 100).toFixed(0)}%`
+    ? `  ${(commandsPerSec ?? 0).toFixed(0).padStart(6)} cmds/s  len mean ${l.mean.toFixed(1)} max ${l.max} empty ${(l.emptyShare * 100).toFixed(0)}%`
     : '';
   const voids = r.voidRuns?.count
     ? `\n  ${r.voidRuns.count} run(s) set aside: the harness could not act or observe (first: ${r.voidRuns.first})`
     : '';
-  return `${name.padEnd(42)} runs ${String(r.runs).padStart(6)}  seed ${String(r.seed).padStart(11)}  ${(r.wallMs / 1000).toFixed(1).padStart(6)} s  ${rate.toFixed(1).padStart(8)} runs/s${lengths}  ${verdict}${voids}`;
+  return `${name.padEnd(42)} runs ${String(r.runs).padStart(6)}  seed ${String(r.seed).padStart(11)}  ${(r.wallMs / 1000).toFixed(1).padStart(6)} s  ${runsPerSec.toFixed(1).padStart(8)} runs/s${lengths}  ${verdict}${voids}`;
 }
 
 /** The shrunk counterexample and what it takes to see it again. */
