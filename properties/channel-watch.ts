@@ -34,14 +34,15 @@ export class ChannelWatch {
 
   /**
    * Resolves when the channel to `address` leaves the state it is in now (backing off or
-   * connecting: at most 1 s; READY or IDLE: at most 50 ms), or at once if there is none or it is
-   * shut down (the next call makes a new one).
+   * connecting: at most 1 s; READY or IDLE: at most 50 ms). With no channel to wait on (none made
+   * yet, or shut down: the next call makes a new one), after 50 ms, so that retries stay paced.
    */
   changed(address: string): Promise<void> {
     const channel = this.#latest.get(address)?.client.getChannel();
-    if (!channel) return Promise.resolve();
-    const state = channel.getConnectivityState(false);
-    if (state === grpc.connectivityState.SHUTDOWN) return Promise.resolve();
+    const state = channel?.getConnectivityState(false);
+    if (!channel || state === undefined || state === grpc.connectivityState.SHUTDOWN) {
+      return new Promise((resolve) => setTimeout(resolve, SETTLED_WAIT_MS));
+    }
     const waiting = state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.CONNECTING;
     const deadline = Date.now() + (waiting ? BACKOFF_WAIT_MS : SETTLED_WAIT_MS);
     return new Promise((resolve) => channel.watchConnectivityState(state, deadline, () => resolve()));

@@ -75,7 +75,7 @@ export interface PropertyResult {
   readonly timelineHtml?: string;
   /** How many of each operation the generated runs held (faults included), by name. */
   readonly commandCounts?: Readonly<Record<string, number>>;
-  /** Worker threads the runs were spread over, each its own seed (absent: one stream, in process). */
+  /** Worker processes the runs were spread over, in streams of their own seeds (absent: one stream, in process). */
   readonly workers?: number;
 }
 

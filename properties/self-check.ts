@@ -45,6 +45,8 @@ export interface SelfCheckOptions {
    * every stream, and the shrinking replays the failing stream's case here.
    */
   readonly workers?: PropertyWorkers;
+  /** How many of the workers a try is spread over (default: `defaultWorkers(layer)`, at most all of them). */
+  readonly spread?: number;
 }
 
 /**
@@ -93,7 +95,7 @@ async function selfCheckLayer(variant: BrokenVariant, layer: Layer, options: Sel
         noShrink: true,
       };
       const found = options.workers
-        ? await checkOnWorkers(options.workers, property.name, attempt, defaultWorkers(layer))
+        ? await checkOnWorkers(options.workers, property.name, attempt, options.spread ?? defaultWorkers(layer))
         : await property.check(attempt);
       // A check its time ran out on before any run found nothing: it is not a catch.
       if (found.passed || found.runs === 0) continue;

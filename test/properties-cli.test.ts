@@ -257,7 +257,7 @@ describe('a time budget spent before the first run is "no runs", not a failure (
     const r = await runCli('properties', ['--layer', 'live', '--time', '1ms', '--no-regressions', '--failures-dir', failures]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/runs +0 .* NO RUNS \(time budget ran out before the first run\)/);
+    expect(r.stdout).toMatch(/runs +0 .* NO RUNS \(stopped before the first run: time budget ran out, or interrupted\)/);
     expect(r.stdout).not.toMatch(/FAIL/);
     await expect(readdir(failures)).rejects.toThrow(/ENOENT/);
   });

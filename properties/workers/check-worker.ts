@@ -12,11 +12,17 @@ process.on('SIGTERM', () => {});
 // The main process is gone (or closed the pool): nothing is left to report to.
 process.on('disconnect', () => process.exit(0));
 
+const running = new Set<number>();
 const interrupted = new Set<number>();
 
 process.on('message', (message: WorkerMessage) => {
-  if (message.type === 'interrupt') interrupted.add(message.id);
-  else void runCheck(message).then((reply) => process.send?.(reply));
+  // An interrupt that arrives after its check has ended is dropped, not kept forever.
+  if (message.type === 'interrupt') {
+    if (running.has(message.id)) interrupted.add(message.id);
+  } else {
+    running.add(message.id);
+    void runCheck(message).then((reply) => process.send?.(reply));
+  }
 });
 
 async function runCheck(job: Extract<WorkerMessage, { type: 'check' }>): Promise<WorkerReply> {
@@ -28,9 +34,18 @@ async function runCheck(job: Extract<WorkerMessage, { type: 'check' }>): Promise
     const result = await property.check({ ...job.constraints, variant, interruptWhen: () => interrupted.has(job.id) });
     return { id: job.id, result };
   } catch (error) {
-    const e = error as { name?: string; message?: string; code?: string };
-    return { id: job.id, error: { name: e?.name ?? 'Error', message: e?.message ?? String(error), code: e?.code } };
+    const e = error as { name?: string; message?: string; code?: unknown; syscall?: unknown };
+    return {
+      id: job.id,
+      error: {
+        name: e?.name ?? 'Error',
+        message: e?.message ?? String(error),
+        code: typeof e?.code === 'string' ? e.code : undefined,
+        syscall: typeof e?.syscall === 'string' ? e.syscall : undefined,
+      },
+    };
   } finally {
+    running.delete(job.id);
     interrupted.delete(job.id);
   }
 }

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PropertyResult } from '../check-runner.js';
 import { checkPoolProperty } from '../pool-property.js';
@@ -75,6 +77,21 @@ describe('mergeStreamResults', () => {
   });
 });
 
+describe('mergeStreamResults: which failure', () => {
+  it('prefers the stream whose failure came back first (it shrank to the end; the others were cut short)', () => {
+    const merged = mergeStreamResults(
+      [
+        result({ seed: 11, passed: false, interrupted: true, path: '0:0', error: 'cut short' }),
+        result({ seed: 12, passed: false, path: '3:1:1', error: 'shrunk' }),
+      ],
+      7,
+      100,
+      1,
+    );
+    expect(merged).toMatchObject({ seed: 12, path: '3:1:1', error: 'shrunk', interrupted: false });
+  });
+});
+
 describe('PropertyWorkers (worker processes)', () => {
   let workers: PropertyWorkers;
   beforeAll(() => {
@@ -140,6 +157,35 @@ describe('PropertyWorkers (worker processes)', () => {
   it('a check that throws in a worker comes back as an error with its message', async () => {
     await expect(workers.run('no-such-property', { layer: 'simulated', runs: 1 })).rejects.toThrow(WorkerCheckError);
     await expect(workers.run('no-such-property', { layer: 'simulated', runs: 1 })).rejects.toThrow(/no property named/);
+  });
+
+  it('a main process that never closes its workers still exits when its work is done', async () => {
+    const script = [
+      "const { PropertyWorkers } = await import('./properties/workers/worker-pool.ts');",
+      'const w = PropertyWorkers.start(2);',
+      "const r = await w.run('pool-matches-model', { layer: 'simulated', runs: 5, seed: 1 });",
+      "console.log('ran', r.runs);",
+    ].join('\n');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout?.on('data', (d) => {
+      out += d;
+    });
+    const code = await new Promise<number | string>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve('still running after 30 s');
+      }, 30_000);
+      child.once('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c ?? -1);
+      });
+    });
+    expect(code).toBe(0);
+    expect(out).toContain('ran 5');
   });
 
   it('closing the workers while a check runs rejects it as cut off, and nothing runs after', async () => {

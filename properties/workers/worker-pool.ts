@@ -24,9 +24,18 @@ export type WorkerMessage =
     }
   | { readonly type: 'interrupt'; readonly id: number };
 
+/** An error as it crosses from a worker: what the CLIs read to pick an exit code survives. */
+export interface PortableError {
+  readonly name: string;
+  readonly message: string;
+  readonly code?: string;
+  /** A Node system error's call (EADDRINUSE from `listen`...): the CLIs exit 3 on those, not 1. */
+  readonly syscall?: string;
+}
+
 export type WorkerReply =
   | { readonly id: number; readonly result: PropertyResult }
-  | { readonly id: number; readonly error: { name: string; message: string; code?: string } };
+  | { readonly id: number; readonly error: PortableError };
 
 /** A worker process died (or failed to start) with a check in hand: the check has no result. */
 export class WorkerCrashError extends Error {
@@ -37,13 +46,15 @@ export class WorkerCrashError extends Error {
   }
 }
 
-/** A check that threw inside a worker, with the name, message and code it had there. */
+/** A check that threw inside a worker, with the name, message, code and system call it had there. */
 export class WorkerCheckError extends Error {
   readonly code: string | undefined;
-  constructor(e: { name: string; message: string; code?: string }) {
+  readonly syscall: string | undefined;
+  constructor(e: PortableError) {
     super(e.message);
     this.name = e.name;
     this.code = e.code;
+    this.syscall = e.syscall;
   }
 }
 
@@ -130,7 +141,8 @@ export class PropertyWorkers {
       if (slot.child.connected) slot.child.send({ type: 'interrupt', id } satisfies WorkerMessage);
     };
     const unwatch = [this.#all.watch(sendInterrupt), group?.watch(sendInterrupt)];
-    // The channel keeps this process alive only while a check is out.
+    // The worker (its process handle and its channel) keeps this process alive only while a check is out.
+    slot.child.ref();
     slot.child.channel?.ref();
     try {
       return await new Promise<PropertyResult>((resolve, reject) => {
@@ -142,6 +154,7 @@ export class PropertyWorkers {
       });
     } finally {
       for (const u of unwatch) u?.();
+      slot.child.unref();
       slot.child.channel?.unref();
       slot.job = undefined;
       slot.busy = false;
@@ -190,7 +203,11 @@ export class PropertyWorkers {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // A process that could not be spawned emits 'error' and never 'exit'.
+    const exited = new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.once('error', () => resolve());
+    });
     const slot: Slot = { child, busy: false, job: undefined, dead: false, exited };
     child.on('message', (reply: WorkerReply) => {
       const job = slot.job;
@@ -206,7 +223,9 @@ export class PropertyWorkers {
     };
     child.on('error', (error) => die(error.message));
     child.on('exit', (code, signal) => die(signal ? `killed by ${signal}` : `exited with code ${code}`));
-    // Idle workers must not keep the main process alive on their own.
+    // Idle workers must not keep the main process alive on their own: neither the process handle nor
+    // the channel (a worker whose main process ends sees its channel close and exits).
+    child.unref();
     child.channel?.unref();
     return slot;
   }
@@ -247,6 +266,8 @@ export async function checkOnWorkers(
       }, 50)
     : undefined;
   const results: PropertyResult[] = [];
+  // The stream whose failure came back first: it was not cut short, the others may have been.
+  let firstFailing: number | undefined;
   let next = 0;
   // The time budget is the whole check's: a stream gets what is left of it when it starts, and no
   // stream starts once it is spent (stream 0 always does, to report "no runs" rather than nothing).
@@ -256,24 +277,45 @@ export async function checkOnWorkers(
       const left = deadline === undefined ? undefined : Math.max(1, deadline - performance.now());
       if (k > 0 && left === 1) break;
       const share = Math.floor(runs / streams) + (k < runs % streams ? 1 : 0);
-      const r = await workers.run(property, { ...c, seed: streamSeed(seed, k), runs: share, timeLimitMs: left }, group);
-      if (!r.passed) group.interrupt();
+      const r = await workers
+        .run(property, { ...c, seed: streamSeed(seed, k), runs: share, timeLimitMs: left }, group)
+        .catch((error: unknown) => {
+          // The check cannot finish: the other streams stop too, rather than hold their workers.
+          group.interrupt();
+          throw error;
+        });
+      if (!r.passed) {
+        firstFailing ??= k;
+        group.interrupt();
+      }
       results[k] = r;
     }
   };
   try {
     await Promise.all(Array.from({ length: parallel }, lane));
-    return { ...mergeStreamResults(results.filter(Boolean), seed, performance.now() - started), workers: parallel };
+    const ran = results.filter(Boolean);
+    const preferred = firstFailing === undefined ? undefined : ran.indexOf(results[firstFailing] as PropertyResult);
+    return { ...mergeStreamResults(ran, seed, performance.now() - started, preferred), workers: parallel };
   } finally {
     clearInterval(watch);
   }
 }
 
-/** The streams' results as one: the first failing stream's case (by stream number), every stream's counts. */
-export function mergeStreamResults(results: readonly PropertyResult[], seed: number, wallMs: number): PropertyResult {
+/**
+ * The streams' results as one, with every stream's counts. A failure is the `preferred` stream's
+ * (the first whose failure came back: it shrank to the end, the others were cut short), else the
+ * first failing one by stream number.
+ */
+export function mergeStreamResults(
+  results: readonly PropertyResult[],
+  seed: number,
+  wallMs: number,
+  preferred?: number,
+): PropertyResult {
   const first = results[0];
   if (!first) throw new RangeError('no stream results to merge');
-  const failing = results.find((r) => !r.passed);
+  const chosen = preferred === undefined ? undefined : results[preferred];
+  const failing = chosen && !chosen.passed ? chosen : results.find((r) => !r.passed);
   const base = failing ?? first;
   const runs = results.reduce((n, r) => n + r.runs, 0);
   const lengths = results.map((r) => r.runLengths).filter((l) => l !== undefined);

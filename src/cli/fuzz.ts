@@ -6,7 +6,7 @@ import { PARALLEL_PROPERTY } from '../../properties/parallel/parallel-property.j
 import { POOL_PROPERTY } from '../../properties/pool-property.js';
 import { saveFailure } from '../../properties/replay.js';
 import { findVariant } from '../../properties/variants/index.js';
-import { defaultWorkers, PropertyWorkers } from '../../properties/workers/worker-pool.js';
+import { defaultWorkers, PropertyWorkers, WorkerCrashError } from '../../properties/workers/worker-pool.js';
 import { checkOutputDir, checkOutputFile, junitXml, OutputPathError, writeFileAtomic } from '../harness/reports.js';
 import { batchSeed, shardBatch } from '../harness/shard.js';
 import { EnvironmentError, UsageError } from './cli-errors.js';
@@ -169,20 +169,23 @@ runMain(
     const inFlight = new Set<Promise<void>>();
     let crashed: unknown;
     for (let j = 0; elapsed() < budgetMs && crashed === undefined && !(await stop.checkpoint()); j++) {
-      const running: Promise<void> = runBatch(j)
+      const batch = j;
+      const running: Promise<void> = runBatch(batch)
         .catch((error: unknown) => {
+          // A batch cut off by the stop (its worker closed before it came back) is not a crash.
+          if (stop.stopped && error instanceof WorkerCrashError) return;
           crashed ??= error;
+          progress.log(`error: batch ${shardBatch(shard, batch)} could not run: ${(error as Error)?.message ?? String(error)}`);
         })
         .finally(() => inFlight.delete(running));
       inFlight.add(running);
       if (inFlight.size >= workerCount && (await stop.race(Promise.race(inFlight))) === STOPPED) break;
     }
-    // Stopped: batches in progress end at their next run with what they found; wait a little for them.
-    await Promise.race([Promise.all(inFlight), stop.stopped ? delay(STOP_WAIT_MS) : new Promise(() => {})]);
+    // Stopped (now or while the last batches finish): those in progress end at their next run with
+    // what they found; wait a little for them.
+    await Promise.race([Promise.all(inFlight), stop.promise.then(() => delay(STOP_WAIT_MS))]);
     forgetWorkers();
     await workers?.close();
-    // A batch cut off by the stop (its worker closed before it came back) is not a crash.
-    if (crashed !== undefined && !stop.stopped) throw crashed;
     batches.sort((a, b) => a.batch - b.batch);
     progress.stop();
     forgetProgress();
@@ -224,6 +227,8 @@ runMain(
         `${elapsed() > 0 ? ((runs / elapsed()) * 1000).toFixed(1) : '0.0'} runs/s, ${failures} failure(s)\nreports: ${jsonFile}, ${junitFile}`,
     );
     for (const b of batches) if (b.failureFile) console.log(`replay: npm run replay -- ${b.failureFile}`);
+    // The reports of the batches that ran are written; then the error that stopped the rest.
+    if (crashed !== undefined) throw crashed;
     if (failures > 0) return 1;
     return saveProblem ? 3 : 0;
   },

@@ -40,8 +40,8 @@ ${PROPERTIES.map((p) => `  ${p.name}: ${p.description}`).join('\n')}
   --max-commands N             most commands per run (default 12)
   --scheduler random|pct       how pool-linearizable orders ready tasks: fast-check's random
                                scheduler (default) or PCT with depth 3
-  --workers N                  worker threads each property's runs are spread over, one stream
-                               and seed each (default: ${defaultWorkers('simulated')} simulated, one per core;
+  --workers N                  worker processes each property's runs are spread over, in streams
+                               with a seed each (default: ${defaultWorkers('simulated')} simulated, one per core;
                                ${defaultWorkers('live')} live, two per core: it mostly waits on the network);
                                1 runs in this process. A failure prints its own stream's seed.
                                With --path, --commands-path or --target: always 1

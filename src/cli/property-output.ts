@@ -21,7 +21,7 @@ export function resultLine(r: PropertyResult): string {
   const name = `${r.property} [${r.layer}${spread}${r.variant ? ` vs ${r.variant}` : ''}]`;
   const { runsPerSec, commandsPerSec } = rates(r);
   const verdict = hadNoRuns(r)
-    ? 'NO RUNS (time budget ran out before the first run)'
+    ? 'NO RUNS (stopped before the first run: time budget ran out, or interrupted)'
     : r.passed
       ? r.interrupted
         ? 'PASS (stopped early: time budget reached or interrupted)'

@@ -53,10 +53,8 @@ runMain(
       throw new UsageError(`--layer must be live, simulated or all; got "${values.layer}"`);
     }
     const layers = values.layer === 'all' ? (['simulated', 'live'] as const) : ([values.layer] as ['live' | 'simulated']);
-    const workerCount =
-      values.workers !== undefined
-        ? parseInteger(values.workers, '--workers', 1, 64)
-        : Math.max(...layers.map((l) => defaultWorkers(l)));
+    const spread = values.workers !== undefined ? parseInteger(values.workers, '--workers', 1, 64) : undefined;
+    const workerCount = spread ?? Math.max(...layers.map((l) => defaultWorkers(l)));
     const capMs = parseDuration(values.cap, '--cap');
     const seed = values.seed === undefined ? undefined : parseSeed(values.seed);
     const chosen = values.variant === undefined ? VARIANTS : VARIANTS.filter((v) => v.name === values.variant);
@@ -70,7 +68,7 @@ runMain(
 
     const workers = workerCount > 1 ? PropertyWorkers.start(workerCount) : undefined;
     if (workers) stop.onCleanup(() => workers.close());
-    const options: SelfCheckOptions = { capMs, seed, layers, workers };
+    const options: SelfCheckOptions = { capMs, seed, layers, workers, spread };
     console.log(
       `self-check: ${chosen.length} variant(s), cap ${(options.capMs ?? 0) / 1000} s each${options.seed === undefined ? '' : `, seed ${options.seed}`}\n`,
     );
