@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Program } from '../parallel/program.js';
 import { findVariant, variantStack } from '../variants/index.js';
+import { modelCheckOnWorkers } from '../workers/model-check-workers.js';
+import { PropertyWorkers } from '../workers/worker-pool.js';
 import { ControlledScheduler } from './controlled-scheduler.js';
 import { exploreProgram } from './dfs-explorer.js';
 import { modelCheck, replayTrail } from './model-check.js';
@@ -29,6 +31,29 @@ describe('model-check on a tiny bound', () => {
     const f = r.failure as NonNullable<typeof r.failure>;
     expect((await replayTrail(f.program, stack, 2, f.trail)).kind).toBe('failed');
     expect((await replayTrail(f.program, {}, 2, f.trail)).kind).toBe('passed');
+  });
+});
+
+describe('model-check on worker processes', () => {
+  it('splits each size over the workers and finds what one process finds: same counts, same bug', async () => {
+    const workers = PropertyWorkers.start(2);
+    try {
+      const alone = await modelCheck({}, { maxCommands: 2 });
+      const spread = await modelCheckOnWorkers(workers, undefined, { maxCommands: 2 }, 2);
+      expect(spread).toMatchObject({
+        exhausted: true,
+        programs: alone.programs,
+        runs: alone.runs,
+        schedules: alone.schedules,
+        states: alone.states,
+      });
+      expect(spread.sizes).toEqual(alone.sizes);
+      const planted = await modelCheckOnWorkers(workers, 'stats-inflight-zero', { maxCommands: 2 }, 2);
+      expect(planted.failure?.error).toMatch(/not linearizable.*stats\(\)/);
+      expect(planted.exhausted).toBe(false);
+    } finally {
+      await workers.close();
+    }
   });
 });
 

@@ -21,6 +21,11 @@ export interface ModelCheckConstraints extends ProgramSpaceConstraints, Omit<Exp
   readonly shouldStop?: () => boolean;
   /** Called after each program (progress lines). */
   readonly onProgram?: (done: SizeReport, program: Program, index: number) => void;
+  /**
+   * Explore only this share of each size's programs: those whose place in the (sampled) list
+   * leaves `index` when divided by `count` (worker processes split a size this way).
+   */
+  readonly shard?: { readonly index: number; readonly count: number };
 }
 
 /** What the search did with the programs of one size. */
@@ -91,7 +96,9 @@ export async function modelCheck(stack: Stack, c: ModelCheckConstraints = {}): P
     const size: SizeReport = { size: n, total: all.length, explored: 0, sampled };
     sizes.push(size);
     if (sampled) exhausted = false;
-    for (const [index, program] of chosen.entries()) {
+    const shard = c.shard;
+    const mine = shard ? chosen.filter((_, k) => k % shard.count === shard.index) : chosen;
+    for (const [index, program] of mine.entries()) {
       if (shouldStop()) {
         exhausted = false;
         break outer;

@@ -1,9 +1,10 @@
 import { findProperty } from '../catalog.js';
-import { findVariant } from '../variants/index.js';
+import { modelCheck } from '../explore/model-check.js';
+import { findVariant, variantStack } from '../variants/index.js';
 import type { WorkerMessage, WorkerReply } from './worker-pool.js';
 
-// One worker process of a PropertyWorkers pool: runs the property checks the main process sends,
-// one at a time, with this process's own event loop, servers and pools.
+// One worker process of a PropertyWorkers pool: runs the property checks (and model checks) the
+// main process sends, one at a time, with this process's own event loop, servers and pools.
 if (!process.send) throw new Error('check-worker.ts runs as a worker process with an IPC channel (see PropertyWorkers)');
 
 // A Ctrl-C reaches the whole process group: the main process decides when a worker stops.
@@ -25,13 +26,18 @@ process.on('message', (message: WorkerMessage) => {
   }
 });
 
-async function runCheck(job: Extract<WorkerMessage, { type: 'check' }>): Promise<WorkerReply> {
+async function runCheck(job: Exclude<WorkerMessage, { type: 'interrupt' }>): Promise<WorkerReply> {
   try {
-    const property = findProperty(job.property);
-    if (!property) throw new Error(`no property named ${job.property}`);
     const variant = job.variantName === undefined ? undefined : findVariant(job.variantName);
     if (job.variantName !== undefined && !variant) throw new Error(`no variant named ${job.variantName}`);
-    const result = await property.check({ ...job.constraints, variant, interruptWhen: () => interrupted.has(job.id) });
+    const stop = () => interrupted.has(job.id);
+    if (job.type === 'model-check') {
+      const stack = variant ? await variantStack(variant) : {};
+      return { id: job.id, result: await modelCheck(stack, { ...job.constraints, shouldStop: stop }) };
+    }
+    const property = findProperty(job.property);
+    if (!property) throw new Error(`no property named ${job.property}`);
+    const result = await property.check({ ...job.constraints, variant, interruptWhen: stop });
     return { id: job.id, result };
   } catch (error) {
     const e = error as { name?: string; message?: string; code?: unknown; syscall?: unknown };

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { batchSeed } from '../../src/harness/shard.js';
 import type { Layer, PropertyConstraints, PropertyResult } from '../check-runner.js';
+import type { ModelCheckConstraints, ModelCheckReport } from '../explore/model-check.js';
 
 const ENTRY = fileURLToPath(new URL('./check-worker.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -13,6 +14,9 @@ const CLOSE_GRACE_MS = 2_000;
 /** A check's options as they cross to a worker process: plain data (the variant goes by name). */
 export type PortableConstraints = Omit<PropertyConstraints, 'variant' | 'interruptWhen'>;
 
+/** A model check's options as they cross to a worker (the callbacks stay behind). */
+export type PortableModelCheck = Omit<ModelCheckConstraints, 'shouldStop' | 'onProgram'>;
+
 /** What the main process sends a worker. */
 export type WorkerMessage =
   | {
@@ -20,6 +24,12 @@ export type WorkerMessage =
       readonly id: number;
       readonly property: string;
       readonly constraints: PortableConstraints;
+      readonly variantName: string | undefined;
+    }
+  | {
+      readonly type: 'model-check';
+      readonly id: number;
+      readonly constraints: PortableModelCheck;
       readonly variantName: string | undefined;
     }
   | { readonly type: 'interrupt'; readonly id: number };
@@ -34,7 +44,7 @@ export interface PortableError {
 }
 
 export type WorkerReply =
-  | { readonly id: number; readonly result: PropertyResult }
+  | { readonly id: number; readonly result: PropertyResult | ModelCheckReport }
   | { readonly id: number; readonly error: PortableError };
 
 /** A worker process died (or failed to start) with a check in hand: the check has no result. */
@@ -95,7 +105,7 @@ export class InterruptGroup {
 interface Slot {
   readonly child: ChildProcess;
   busy: boolean;
-  job: { readonly id: number; resolve(r: PropertyResult): void; reject(e: unknown): void } | undefined;
+  job: { readonly id: number; resolve(r: unknown): void; reject(e: unknown): void } | undefined;
   dead: boolean;
   readonly exited: Promise<void>;
 }
@@ -134,21 +144,34 @@ export class PropertyWorkers {
 
   /** Runs one check on the next free worker; interrupting `group` ends it after its current run. */
   async run(property: string, c: PropertyConstraints, group?: InterruptGroup): Promise<PropertyResult> {
-    const slot = await this.#freeSlot();
     const { variant, interruptWhen: _local, ...constraints } = c;
+    const result = await this.#dispatch(
+      (id) => ({ type: 'check', id, property, constraints, variantName: variant?.name }),
+      group,
+    );
+    return result as PropertyResult;
+  }
+
+  /** Runs a model check (one share of one size, see `modelCheckOnWorkers`) on the next free worker. */
+  async modelCheck(c: PortableModelCheck, variantName: string | undefined, group?: InterruptGroup): Promise<ModelCheckReport> {
+    const report = await this.#dispatch((id) => ({ type: 'model-check', id, constraints: c, variantName }), group);
+    return report as ModelCheckReport;
+  }
+
+  async #dispatch(message: (id: number) => WorkerMessage, group?: InterruptGroup): Promise<unknown> {
+    const slot = await this.#freeSlot();
     const id = this.#nextId++;
     const sendInterrupt = () => {
       if (slot.child.connected) slot.child.send({ type: 'interrupt', id } satisfies WorkerMessage);
     };
     const unwatch = [this.#all.watch(sendInterrupt), group?.watch(sendInterrupt)];
-    // The worker (its process handle and its channel) keeps this process alive only while a check is out.
+    // The worker (its process handle and its channel) keeps this process alive only while a job is out.
     slot.child.ref();
     slot.child.channel?.ref();
     try {
-      return await new Promise<PropertyResult>((resolve, reject) => {
+      return await new Promise<unknown>((resolve, reject) => {
         slot.job = { id, resolve, reject };
-        const message: WorkerMessage = { type: 'check', id, property, constraints, variantName: variant?.name };
-        slot.child.send(message, (error) => {
+        slot.child.send(message(id), (error) => {
           if (error) reject(new WorkerCrashError(`could not reach a worker process: ${error.message}`));
         });
       });

@@ -1,9 +1,11 @@
 import { writeFile } from 'node:fs/promises';
-import { type ModelCheckReport, modelCheck, replayTrail } from '../../properties/explore/model-check.js';
+import { type ModelCheckReport, modelCheck, replayTrail, type SizeReport } from '../../properties/explore/model-check.js';
 import { readTrailFile, TrailFileError, writeTrailFile } from '../../properties/explore/trail-file.js';
 import { describeProgram, programSize } from '../../properties/parallel/program.js';
 import type { Stack } from '../../properties/stack.js';
 import { findVariant, VARIANTS, variantStack } from '../../properties/variants/index.js';
+import { modelCheckOnWorkers } from '../../properties/workers/model-check-workers.js';
+import { defaultWorkers, PropertyWorkers } from '../../properties/workers/worker-pool.js';
 import { UsageError } from './cli-errors.js';
 import { EXIT, exitCodesHelp } from './exit-codes.js';
 import { parseDuration, parseInteger, parseOptions } from './parse-options.js';
@@ -34,6 +36,9 @@ and writes a trail file that --replay runs again.
   --max-programs K   above K programs of one size, explore a seeded sample of K (default 5000)
   --seed S           seed of that sample (default 1)
   --time D           stop after D (like 30s, 10m) with a partial report
+  --workers N        worker processes each size's programs are split over (default ${defaultWorkers('simulated')}, one per
+                     core); sizes still go in order, so a violation is in a shortest program.
+                     1 searches in this process (with a progress line every 5 s)
   --json FILE        write the report as JSON
   --failures-dir DIR where trail files go (default failures)
   --replay FILE      run the program and trail of a trail file again; exit 1 if it still fails
@@ -58,6 +63,7 @@ runMain(
         'no-state-hash': { type: 'boolean', default: false },
         'max-programs': { type: 'string', default: '5000' },
         seed: { type: 'string', default: '1' },
+        workers: { type: 'string' },
         time: { type: 'string' },
         json: { type: 'string' },
         'failures-dir': { type: 'string', default: 'failures' },
@@ -79,6 +85,8 @@ runMain(
     const maxPrograms = parseInteger(values['max-programs'], '--max-programs', 1, 10_000_000);
     const seed = parseInteger(values.seed, '--seed', 0, 2 ** 31 - 1);
     const timeMs = values.time === undefined ? undefined : parseDuration(values.time, '--time');
+    const workerCount =
+      values.workers === undefined ? defaultWorkers('simulated') : parseInteger(values.workers, '--workers', 1, 64);
     const variant = values.against === undefined ? undefined : findVariant(values.against);
     if (values.against !== undefined && !variant) {
       throw new UsageError(`--against: no variant "${values.against}" (known: ${VARIANTS.map((v) => v.name).join(', ')})`);
@@ -93,7 +101,7 @@ runMain(
         `reductions: ${values['no-sleep-sets'] ? 'no sleep sets' : 'sleep sets'}, ${values['no-state-hash'] ? 'no state hash' : 'state hash'}`,
     );
     let lastLine = performance.now();
-    const report = await modelCheck(stack, {
+    const constraints = {
       maxCommands,
       minCommands,
       clients,
@@ -107,17 +115,27 @@ runMain(
       seed,
       timeMs,
       shouldStop: () => stop.stopped,
-      onProgram: (size, _program, index) => {
-        const now = performance.now();
-        const last = index + 1 === (size.sampled ? maxPrograms : size.total);
-        if (now - lastLine > 5_000 || last) {
-          lastLine = now;
-          console.log(
-            `  size ${size.size}: ${size.explored}/${size.sampled ? `${maxPrograms} sampled of ${size.total}` : size.total} programs`,
-          );
-        }
-      },
-    });
+    };
+    const perSize = (size: SizeReport) =>
+      console.log(
+        `  size ${size.size}: ${size.explored}/${size.sampled ? `${maxPrograms} sampled of ${size.total}` : size.total} programs`,
+      );
+    const workers = workerCount > 1 ? PropertyWorkers.start(workerCount) : undefined;
+    if (workers) stop.onCleanup(() => workers.close());
+    const report = workers
+      ? await modelCheckOnWorkers(workers, variant?.name, constraints, workerCount, perSize)
+      : await modelCheck(stack, {
+          ...constraints,
+          onProgram: (size, _program, index) => {
+            const now = performance.now();
+            const last = index + 1 === (size.sampled ? maxPrograms : size.total);
+            if (now - lastLine > 5_000 || last) {
+              lastLine = now;
+              perSize(size);
+            }
+          },
+        });
+    await workers?.close();
     printReport(report, maxCommands, stop.reason);
     if (values.json)
       await writeFile(
