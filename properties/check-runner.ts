@@ -167,9 +167,11 @@ let savedStackTraceLimit = Error.stackTraceLimit;
  * only by code and message (a closed pool refusing every request of a wave, gRPC statuses), and
  * capturing their stacks was a tenth of the simulated layer's time (profiled); no report prints a
  * stack. Checks may overlap (vitest, concurrent streams): the first in sets the limit, the last out
- * restores it.
+ * restores it. `PROPERTY_STACKS=1` keeps them, for a developer chasing an error from the harness
+ * itself (a TypeError, say) through a debugger.
  */
 async function withoutStackTraces<T>(work: () => Promise<T>): Promise<T> {
+  if (process.env.PROPERTY_STACKS === '1') return work();
   if (stacklessChecks++ === 0) {
     savedStackTraceLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
