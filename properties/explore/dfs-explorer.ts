@@ -125,48 +125,28 @@ export async function exploreProgram(
     },
   });
 
+  const ended = (exhausted: boolean): ProgramExploration => ({
+    runs,
+    complete,
+    prunedByHash,
+    prunedBySleep,
+    states: stateHash ? visited.size : decisions,
+    flakes,
+    exhausted,
+  });
   for (;;) {
-    if (runs >= maxRuns || c.shouldStop?.()) {
-      return {
-        runs,
-        complete,
-        prunedByHash,
-        prunedBySleep,
-        states: stateHash ? visited.size : decisions,
-        flakes,
-        exhausted: false,
-      };
-    }
+    if (runs >= maxRuns || c.shouldStop?.()) return ended(false);
     runs++;
     const outcome = await runProgram(program, stack, addresses, strategyFor);
     if (outcome.kind === 'passed') complete++;
-    if (outcome.kind === 'failed') flakes.push(outcome.error ?? '');
-    if (outcome.kind === 'failed' && (await reproduces(program, stack, addresses, outcome.trail))) {
-      return {
-        runs,
-        complete,
-        prunedByHash,
-        prunedBySleep,
-        states: stateHash ? visited.size : decisions,
-        flakes,
-        exhausted: true,
-        failure: outcome,
-      };
+    if (outcome.kind === 'failed') {
+      if (await reproduces(program, stack, addresses, outcome.trail)) return { ...ended(true), failure: outcome };
+      flakes.push(outcome.error ?? '');
     }
     // Backtrack: the deepest decision with a ready task neither tried nor asleep.
     for (;;) {
       const top = nodes[nodes.length - 1];
-      if (!top) {
-        return {
-          runs,
-          complete,
-          prunedByHash,
-          prunedBySleep,
-          states: stateHash ? visited.size : decisions,
-          flakes,
-          exhausted: true,
-        };
-      }
+      if (!top) return ended(true);
       top.done.add(top.chosen);
       const next = top.ready.find((id) => !top.done.has(id) && !top.sleep.has(id));
       if (next !== undefined) {

@@ -28,6 +28,8 @@ describe('model-check on a tiny bound', () => {
     const r = await modelCheck(stack, { maxCommands: 2 });
     expect(r.failure?.error).toMatch(/not linearizable.*stats\(\)/);
     expect(r.exhausted).toBe(false);
+    // It reproduced on its trail: a violation, not a flake.
+    expect(r.flakes).toEqual([]);
     const f = r.failure as NonNullable<typeof r.failure>;
     expect((await replayTrail(f.program, stack, 2, f.trail)).kind).toBe('failed');
     expect((await replayTrail(f.program, {}, 2, f.trail)).kind).toBe('passed');
