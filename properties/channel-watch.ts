@@ -1,6 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
+import type { Scheduler } from 'fast-check';
+import type { History } from '../src/harness/history.js';
 import type { Connector } from '../src/pool/connector.js';
-import type { GrpcConnection } from '../src/pool/grpc-connector.js';
+import { type GrpcConnection, GrpcConnector } from '../src/pool/grpc-connector.js';
+import type { Activity } from './parallel/activity.js';
+import { FAST_RECONNECT, scheduledConnector } from './scheduled-connector.js';
 
 /**
  * How long to wait for a channel that is backing off or connecting to change state: the live
@@ -17,6 +21,15 @@ const SETTLED_WAIT_MS = 50;
  */
 export class ChannelWatch {
   readonly #latest = new Map<string, GrpcConnection>();
+
+  /**
+   * The live layer's connector (live and target backends): grpc-js with FAST_RECONNECT and a 1 s
+   * handshake watchdog (`Grpc`: a variant's may carry its bug), its connections remembered here,
+   * every result handed to the scheduler.
+   */
+  liveConnector(scheduler: Scheduler, history: History, activity?: Activity, Grpc: typeof GrpcConnector = GrpcConnector) {
+    return scheduledConnector(this.track(new Grpc(FAST_RECONNECT, { handshakeTimeoutMs: 1_000 })), scheduler, history, activity);
+  }
 
   /** `inner` with every connection it makes remembered by address. */
   track(inner: Connector<GrpcConnection>): Connector<GrpcConnection> {

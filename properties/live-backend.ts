@@ -2,13 +2,12 @@ import type { Scheduler } from 'fast-check';
 import { FaultProxy, type FaultProxyStats } from '../src/faults/fault-proxy.js';
 import type { ToxicSpec } from '../src/faults/toxics.js';
 import type { History } from '../src/harness/history.js';
-import { GrpcConnector } from '../src/pool/grpc-connector.js';
+import type { GrpcConnector } from '../src/pool/grpc-connector.js';
 import { LedgerWaitTimeoutError } from '../src/server/errors.js';
 import { TestServer } from '../src/server/test-server.js';
 import type { Backend } from './backend.js';
 import { ChannelWatch } from './channel-watch.js';
 import type { Activity } from './parallel/activity.js';
-import { FAST_RECONNECT, scheduledConnector } from './scheduled-connector.js';
 
 /** The toxic each network fault installs on a server's proxy. */
 const FAULT_TOXICS: Record<'reset' | 'blackhole' | 'latency', ToxicSpec> = {
@@ -79,9 +78,8 @@ export class LiveBackend implements Backend {
     return p;
   }
 
-  connector(scheduler: Scheduler, history: History, activity?: Activity, Grpc: typeof GrpcConnector = GrpcConnector) {
-    const grpc = this.#channels.track(new Grpc(FAST_RECONNECT, { handshakeTimeoutMs: 1_000 }));
-    return scheduledConnector(grpc, scheduler, history, activity);
+  connector(scheduler: Scheduler, history: History, activity?: Activity, Grpc?: typeof GrpcConnector) {
+    return this.#channels.liveConnector(scheduler, history, activity, Grpc);
   }
 
   waitForReconnect(i: number): Promise<void> {

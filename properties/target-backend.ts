@@ -1,13 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Scheduler } from 'fast-check';
 import type { History } from '../src/harness/history.js';
-import { GrpcConnector } from '../src/pool/grpc-connector.js';
+import type { GrpcConnector } from '../src/pool/grpc-connector.js';
 import { normaliseAddress } from '../src/pool/pool-key.js';
 import { type LedgerResponseMessage, type LoadTestClient, loadTestProto } from '../src/proto/load-test-proto.js';
 import type { Backend } from './backend.js';
 import { ChannelWatch } from './channel-watch.js';
 import type { Activity } from './parallel/activity.js';
-import { FAST_RECONNECT, scheduledConnector } from './scheduled-connector.js';
 
 /** A `--target` that cannot be used: unreachable, or not serving proto/loadtest.proto. */
 export class TargetError extends Error {
@@ -69,9 +68,8 @@ export class TargetBackend implements Backend {
     return backend;
   }
 
-  connector(scheduler: Scheduler, history: History, activity?: Activity, Grpc: typeof GrpcConnector = GrpcConnector) {
-    const grpc = this.#channels.track(new Grpc(FAST_RECONNECT, { handshakeTimeoutMs: 1_000 }));
-    return scheduledConnector(grpc, scheduler, history, activity);
+  connector(scheduler: Scheduler, history: History, activity?: Activity, Grpc?: typeof GrpcConnector) {
+    return this.#channels.liveConnector(scheduler, history, activity, Grpc);
   }
 
   waitForReconnect(i: number): Promise<void> {

@@ -9,27 +9,32 @@ export interface CliRun {
   readonly stderr: string;
 }
 
+/** Spawns `src/cli/NAME.ts` as a user would (through tsx) and collects its output as it comes. */
+function spawnCli(name: string, args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${name}.ts`, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => {
+    out.stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    out.stderr += d;
+  });
+  return { child, out };
+}
+
 /** Runs `src/cli/NAME.ts` with `args` as a user would (through tsx), and collects its output. */
 export function runCli(name: string, args: string[], timeoutMs = 120_000): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${name}.ts`, ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
+    const { child, out } = spawnCli(name, args);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('error', reject);
     child.once('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, ...out });
     });
   });
 }
@@ -47,27 +52,15 @@ export interface StartedCli {
 
 /** Starts `src/cli/NAME.ts` as `runCli` does, without waiting for it to end. */
 export function startCli(name: string, args: string[]): StartedCli {
-  const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${name}.ts`, ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
+  const { child, out } = spawnCli(name, args);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const waitFor = async (re: RegExp, timeoutMs = 30_000) => {
     const until = Date.now() + timeoutMs;
-    while (!re.test(stdout)) {
-      if (Date.now() > until) throw new Error(`no ${re} in output within ${timeoutMs} ms:\n${stdout}\n${stderr}`);
+    while (!re.test(out.stdout)) {
+      if (Date.now() > until) throw new Error(`no ${re} in output within ${timeoutMs} ms:\n${out.stdout}\n${out.stderr}`);
       // Polls the output it collects (no event to wait on for "this text appeared").
       await new Promise((r) => setTimeout(r, 50));
     }
   };
-  return { child, exited, waitFor, stdout: () => stdout, stderr: () => stderr };
+  return { child, exited, waitFor, stdout: () => out.stdout, stderr: () => out.stderr };
 }

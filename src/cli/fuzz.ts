@@ -169,13 +169,12 @@ runMain(
     const inFlight = new Set<Promise<void>>();
     let crashed: unknown;
     for (let j = 0; elapsed() < budgetMs && crashed === undefined && !(await stop.checkpoint()); j++) {
-      const batch = j;
-      const running: Promise<void> = runBatch(batch)
+      const running: Promise<void> = runBatch(j)
         .catch((error: unknown) => {
           // A batch cut off by the stop (its worker closed before it came back) is not a crash.
           if (stop.stopped && error instanceof WorkerCrashError) return;
           crashed ??= error;
-          progress.log(`error: batch ${shardBatch(shard, batch)} could not run: ${(error as Error)?.message ?? String(error)}`);
+          progress.log(`error: batch ${shardBatch(shard, j)} could not run: ${(error as Error)?.message ?? String(error)}`);
         })
         .finally(() => inFlight.delete(running));
       inFlight.add(running);
