@@ -88,23 +88,28 @@ describe('npm run properties against real servers', () => {
   });
 });
 
+/** `properties` against leak-on-remove (simulated, pool-matches-model): it fails and saves a failure file. */
+function findLeakOnRemove(seed: number, failuresDir: string) {
+  return runCli('properties', [
+    '--layer',
+    'simulated',
+    '--property',
+    'pool-matches-model',
+    '--against',
+    'leak-on-remove',
+    '--seed',
+    String(seed),
+    '--runs',
+    '300',
+    '--failures-dir',
+    failuresDir,
+  ]);
+}
+
 describe('failure files and replay', () => {
   it('a failing run writes a failure file; replay fails the same way; --repeat counts', async () => {
     const failures = path.join(dir, 'failures');
-    const r = await runCli('properties', [
-      '--layer',
-      'simulated',
-      '--property',
-      'pool-matches-model',
-      '--against',
-      'leak-on-remove',
-      '--seed',
-      '11',
-      '--runs',
-      '300',
-      '--failures-dir',
-      failures,
-    ]);
+    const r = await findLeakOnRemove(11, failures);
     expect(r.code).toBe(1);
     const files = await readdir(failures);
     expect(files).toHaveLength(1);
@@ -192,20 +197,7 @@ describe('failure files and replay', () => {
 
   it('an edited seed is reported as an edit, not blamed on changed generators (issue 14.9)', async () => {
     const failures = path.join(dir, 'edited-failures');
-    const found = await runCli('properties', [
-      '--layer',
-      'simulated',
-      '--property',
-      'pool-matches-model',
-      '--against',
-      'leak-on-remove',
-      '--seed',
-      '12',
-      '--runs',
-      '300',
-      '--failures-dir',
-      failures,
-    ]);
+    const found = await findLeakOnRemove(12, failures);
     expect(found.code).toBe(1);
     const file = path.join(failures, (await readdir(failures))[0] as string);
     const saved = JSON.parse(await readFile(file, 'utf8'));
