@@ -1,5 +1,6 @@
 import { availableParallelism, cpus } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { checkParallelProperty } from '../../properties/parallel/parallel-property.js';
@@ -35,7 +36,7 @@ Starts a test server in its own process and measures, side by side in one run:
   - commands/s and runs/s of each property on each layer at a fixed seed, as one stream in this
     process and spread over worker processes (as properties and fuzz run them), beside the same
     fast-check runner over a trivial in-memory pool on one thread (the harness ceiling);
-  - the linearizability checker on the 102 Jepsen etcd histories of shared/peer-data.
+  - the linearizability checker on the 102 Jepsen etcd histories of test-data/porcupine-etcd.
 
   --quick       short rounds (under a minute)
   --json FILE   the figures as JSON, and an SVG chart of the latency distribution (pooled vs
@@ -399,7 +400,7 @@ async function measure(
   }
   figures.propertyLayers = propertyLayers;
   console.log('linearizability checker on the 102 Jepsen etcd histories ...');
-  const etcd = await timeEtcdHistories(path.join(process.cwd(), '..', 'shared', 'peer-data', 'porcupine-etcd')).catch(
+  const etcd = await timeEtcdHistories(fileURLToPath(new URL('../../test-data/porcupine-etcd', import.meta.url))).catch(
     (error: unknown) => ({ error: String(error) }),
   );
   figures.checker = 'error' in etcd ? { error: etcd.error } : { files: etcd.files, agree: etcd.agree, totalMs: etcd.totalMs };

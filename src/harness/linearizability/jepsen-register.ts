@@ -30,7 +30,7 @@ interface Open {
 }
 
 /**
- * Parses a Jepsen etcd log (one event a line, see shared/peer-data/porcupine-etcd/README.md) into
+ * Parses a Jepsen etcd log (one event a line, see test-data/porcupine-etcd/README.md) into
  * operations timed by line number. Lines that are not events are ignored; an event line that does
  * not parse, or does not fit the process's open operation, throws `JepsenLogError`. Unknown outcomes
  * (`:info`, or no completion by the end) get `ret = Infinity`; a timed-out read ends at its line

@@ -7,9 +7,9 @@ import { checkOperations } from './check-operations.js';
 import { parseJepsenRegisterLog } from './jepsen-register.js';
 import { readEtcdVerdicts, timeEtcdHistories } from './time-etcd-histories.js';
 
-// CI runs in a fresh clone with a copy of shared/ beside the project: <root>/../shared.
+// Vendored with the repository (MIT, see its LICENSE.md), so a clone alone runs this test.
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const ETCD = path.resolve(ROOT, '..', 'shared', 'peer-data', 'porcupine-etcd');
+const ETCD = path.join(ROOT, 'test-data', 'porcupine-etcd');
 
 async function requireEtcdData(): Promise<void> {
   try {
@@ -17,7 +17,7 @@ async function requireEtcdData(): Promise<void> {
   } catch {
     throw new Error(
       `The Jepsen etcd histories are missing: expected ${ETCD}/verdicts.tsv and logs/. ` +
-        'Put a copy of shared/ beside the project folder (../shared from the project root).',
+        'They are part of the repository (test-data/porcupine-etcd): restore them with git checkout.',
     );
   }
 }
