@@ -180,3 +180,137 @@ describe('nondeterministic', () => {
     expect(report.partitions[0]?.stuck?.state).toBe('{1}');
   });
 });
+
+describe('checkOperations: stopping early, labels, bounds and model errors', () => {
+  type KeyedOp = Operation<KvInput, KvOutput>;
+  const on = (key: string, o: Op): KeyedOp => ({ ...o, input: { key, op: o.input } });
+  const labelled: LinearizabilityModel<Record<string, RegisterState>, KvInput, KvOutput> = {
+    ...kvModel,
+    partitionLabel: (ops) => `key ${ops[0]?.input.key}`,
+  };
+  // 20 overlapping writes and a read of a value none wrote: illegal, but only after trying every
+  // subset of the writes (about 2^20 x 21 memo entries), far more than a few turns of the search.
+  const hard = (key: string): KeyedOp[] => [
+    ...Array.from({ length: 20 }, (_, i) => on(key, write(`w${i}`, i, i, 100))),
+    on(key, read('r', 99, 200, 201)),
+  ];
+  // A stale read: illegal after a handful of steps.
+  const easy = (key: string): KeyedOp[] => [
+    on(key, write('a', 1, 0, 1)),
+    on(key, write('a', 2, 2, 3)),
+    on(key, read('b', 1, 4, 5)),
+  ];
+
+  it('labels each part and stops at the first illegal one, whichever order the parts come in', () => {
+    for (const order of ['hard first', 'easy first']) {
+      const ops = order === 'hard first' ? [...hard('h'), ...easy('e')] : [...easy('e'), ...hard('h')];
+      const report = checkOperations(labelled, ops);
+      expect(report.result).toBe('not-linearizable');
+      const byLabel = Object.fromEntries(report.partitions.map((p) => [p.label, p]));
+      expect(byLabel['key e']?.result).toBe('not-linearizable');
+      // Stuck with register e at 2 (this kvModel's hash), its stale read unplaceable.
+      expect(byLabel['key e']?.stuck?.state).toBe('[["e",2]]');
+      expect(byLabel['key h']).toMatchObject({ result: 'not-checked', ops: 21, longestPrefix: [] });
+      // Stopped after a turn or so, far from the 2^20 entries its own search needs.
+      expect(byLabel['key h']?.statesExplored).toBeLessThan(50_000);
+      expect(report.partitions.map((p) => p.label)).toEqual(order === 'hard first' ? ['key h', 'key e'] : ['key e', 'key h']);
+    }
+  });
+
+  it('checks every part when asked to', () => {
+    const report = checkOperations(labelled, [...easy('a'), ...easy('b')], { checkAllPartitions: true });
+    expect(report.partitions.map((p) => p.result)).toEqual(['not-linearizable', 'not-linearizable']);
+    expect(checkOperations(labelled, [...easy('a'), ...easy('b')]).partitions.map((p) => p.result)).toEqual([
+      'not-linearizable',
+      'not-checked',
+    ]);
+  });
+
+  it('gives no label when the model has no partitionLabel', () => {
+    expect(checkOperations(kvModel, easy('x')).partitions[0]).not.toHaveProperty('label');
+  });
+
+  it('answers unknown, reason memory, when the memo reaches maxStates, with no exception', () => {
+    const report = checkOperations(labelled, hard('h'), { maxStates: 1_000 });
+    expect(report.result).toBe('unknown');
+    expect(report.reason).toBe('memory');
+    const part = report.partitions[0];
+    expect(part?.result).toBe('unknown');
+    expect(part?.reason).toBe('memory');
+    expect(part?.statesExplored).toBeGreaterThan(100);
+    expect(part?.statesExplored).toBeLessThanOrEqual(1_000);
+    expect(part?.longestPrefix.length).toBeGreaterThan(0);
+  });
+
+  it('an illegal part still decides the verdict when another ran out of memory', () => {
+    const report = checkOperations(labelled, [...hard('h'), ...easy('e')], { maxStates: 1_000, checkAllPartitions: true });
+    expect(report.result).toBe('not-linearizable');
+    expect(report.partitions.map((p) => [p.label, p.result, p.reason])).toEqual([
+      ['key h', 'unknown', 'memory'],
+      ['key e', 'not-linearizable', undefined],
+    ]);
+  });
+
+  it('answers unknown, reason timeout, for every part still searching when the time is up', () => {
+    const report = checkOperations(labelled, [...hard('a'), ...hard('b')], { timeoutMs: 0 });
+    expect(report).toMatchObject({ result: 'unknown', reason: 'timeout' });
+    expect(report.partitions.map((p) => [p.result, p.reason])).toEqual([
+      ['unknown', 'timeout'],
+      ['unknown', 'timeout'],
+    ]);
+  });
+
+  it('refuses invalid options with a RangeError, before searching', () => {
+    expect(() => checkOperations(kvModel, [], { maxStates: 0 })).toThrow(RangeError);
+    expect(() => checkOperations(kvModel, [], { maxStates: 20_000_000 })).toThrow(
+      /maxStates must be a whole number from 1 to 16000000/,
+    );
+    expect(() => checkOperations(kvModel, [], { timeoutMs: Number.NaN })).toThrow(/timeoutMs must be a number >= 0/);
+  });
+
+  it('turns an exception of any model function into a report naming it', () => {
+    const boom = () => {
+      throw new TypeError('boom');
+    };
+    const ops = [on('x', write('a', 1, 0, 1)), on('x', read('b', 1, 2, 3))];
+    const cases: [string, Partial<typeof labelled>, RegExp][] = [
+      ['init', { init: boom }, /^model\.init\(\) threw: TypeError: boom$/],
+      ['step', { step: boom }, new RegExp(`^model\\.step\\(\\) threw on op #${ops[0]?.id}: TypeError: boom$`)],
+      ['hash', { hash: boom }, /^model\.hash\(\) threw: TypeError: boom$/],
+      ['partitionLabel', { partitionLabel: boom }, /^model\.partitionLabel\(\) threw: TypeError: boom$/],
+    ];
+    for (const [, broken, message] of cases) {
+      const report = checkOperations({ ...labelled, ...broken }, ops);
+      expect(report).toMatchObject({ result: 'unknown', reason: 'model-error' });
+      expect(report.partitions[0]?.reason).toBe('model-error');
+      expect(report.partitions[0]?.error).toMatch(message);
+    }
+    const partition = checkOperations({ ...labelled, partition: boom }, ops);
+    expect(partition).toMatchObject({ result: 'unknown', reason: 'model-error', partitions: [] });
+    expect(partition.error).toBe('model.partition() threw: TypeError: boom');
+    // A thrown non-Error is reported too.
+    const odd = checkOperations(
+      {
+        ...labelled,
+        step: () => {
+          throw 'plain string';
+        },
+      },
+      ops,
+    );
+    expect(odd.partitions[0]?.error).toMatch(/threw on op #\d+: plain string$/);
+  });
+
+  it('a model error in one part does not hide an illegal other part', () => {
+    const fragile = {
+      ...labelled,
+      step: (s: Record<string, RegisterState>, i: KvInput, o: KvOutput | undefined) => {
+        if (i.key === 'bad') throw new Error('no');
+        return kvModel.step(s, i, o);
+      },
+    };
+    const report = checkOperations(fragile, [...easy('bad'), ...easy('e')], { checkAllPartitions: true });
+    expect(report.result).toBe('not-linearizable');
+    expect(report.partitions.map((p) => p.result)).toEqual(['unknown', 'not-linearizable']);
+  });
+});

@@ -1,160 +1,64 @@
-import type { CheckOptions, LinearizabilityModel, LinearizabilityReport, Operation, PartitionReport } from './model.js';
-import { mix32, VisitedSet } from './visited-set.js';
+import type {
+  CheckOptions,
+  LinearizabilityModel,
+  LinearizabilityReport,
+  Operation,
+  PartitionReport,
+  UnknownReason,
+} from './model.js';
+import { MemoBudget, PartitionSearch } from './partition-search.js';
 
 /**
- * One event of the entry list: an operation's call or its return. Calls link to their return so
- * that placing an operation (lifting it) removes both in O(1).
+ * Default of `CheckOptions.maxStates`. An entry costs about 20 bytes plus one bit per operation of
+ * its part (more for a new model state: its hash string), so this stays within a few hundred MB
+ * for parts of a few hundred operations, and is reached in seconds rather than minutes.
  */
-class Entry {
-  prev: Entry | null = null;
-  next: Entry | null = null;
-  match: Entry | null = null;
-  constructor(
-    readonly index: number,
-    readonly isCall: boolean,
-    readonly time: number,
-  ) {}
+export const DEFAULT_MAX_STATES = 4_000_000;
+
+/** The largest `CheckOptions.maxStates` allowed: below the 2^24 entries a JavaScript Map can hold. */
+export const MAX_STATES_LIMIT = 16_000_000;
+
+// Steps each unfinished part searches in its turn (about a millisecond). Taking turns finds an
+// illegal part after about (parts x its own search), whatever the order of the parts and however
+// long a legal one would take; the deadline is read between turns (performance.now() costs more
+// than a step).
+const TURN_STEPS = 1 << 12;
+
+interface Limits {
+  readonly deadline: number;
+  readonly maxStates: number;
+  readonly checkAll: boolean;
 }
 
-// The deadline is read every this many search steps: performance.now() costs more than a step.
-const DEADLINE_EVERY = 1 << 12;
-
-/**
- * Builds the doubly linked entry list of `ops`, sorted by time. Tie rule: at equal times calls come
- * before returns, so operations that merely touch count as concurrent (timestamps of coarse clocks
- * never produce a false "not linearizable"), and a zero-length operation still has call <= return.
- * A return earlier than its call (a corrupt history) is treated as returning at the call.
- */
-function buildEntries<I, O>(ops: readonly Operation<I, O>[]): Entry {
-  const entries: Entry[] = [];
-  ops.forEach((op, index) => {
-    const call = new Entry(index, true, op.call);
-    const ret = new Entry(index, false, Math.max(op.call, Number.isNaN(op.ret) ? Number.POSITIVE_INFINITY : op.ret));
-    call.match = ret;
-    entries.push(call, ret);
-  });
-  entries.sort((a, b) => a.time - b.time || (a.isCall === b.isCall ? a.index - b.index : a.isCall ? -1 : 1));
-  const head = new Entry(-1, false, Number.NEGATIVE_INFINITY);
-  let last = head;
-  for (const e of entries) {
-    last.next = e;
-    e.prev = last;
-    last = e;
-  }
-  return head;
+// Invalid options are the caller's bug, not the history's: refused before anything is searched.
+function limits(options: CheckOptions, start: number): Limits {
+  const { timeoutMs, maxStates = DEFAULT_MAX_STATES, checkAllPartitions = false } = options;
+  if (timeoutMs !== undefined && !(timeoutMs >= 0))
+    throw new RangeError(`timeoutMs must be a number >= 0 (or absent: no limit), got ${timeoutMs}`);
+  if (!Number.isInteger(maxStates) || maxStates < 1 || maxStates > MAX_STATES_LIMIT)
+    throw new RangeError(`maxStates must be a whole number from 1 to ${MAX_STATES_LIMIT}, got ${maxStates}`);
+  return { deadline: start + (timeoutMs ?? Number.POSITIVE_INFINITY), maxStates, checkAll: checkAllPartitions };
 }
 
-// Removes a call and its return from the list; they keep their own links for `unlift`.
-function lift(call: Entry): void {
-  const ret = call.match as Entry;
-  (call.prev as Entry).next = call.next;
-  (call.next as Entry).prev = call.prev;
-  (ret.prev as Entry).next = ret.next;
-  if (ret.next) ret.next.prev = ret.prev;
-}
+const threw = (what: string, error: unknown) =>
+  `model.${what}() threw: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
 
-// Exact reverse of `lift` (return first), valid because lifts and unlifts nest like a stack.
-function unlift(call: Entry): void {
-  const ret = call.match as Entry;
-  (ret.prev as Entry).next = ret;
-  if (ret.next) ret.next.prev = ret;
-  (call.prev as Entry).next = call;
-  (call.next as Entry).prev = call;
-}
-
-/**
- * The set of placed operations as 16-bit words, with a Zobrist hash (xor of one random word per
- * member) kept up to date on every change so that hashing it costs nothing.
- */
-class Placed {
-  readonly words: Uint16Array;
-  hash = 0;
-  constructor(size: number) {
-    this.words = new Uint16Array(Math.max(1, Math.ceil(size / 16)));
-  }
-  toggle(i: number): void {
-    this.words[i >> 4] = (this.words[i >> 4] as number) ^ (1 << (i & 15));
-    this.hash ^= mix32(i + 1);
-  }
-}
-
-/**
- * Wing & Gong's search with Lowe's memoisation ("just-in-time linearization"): walk the entry list;
- * at a call, try to place that operation next (the model accepts its output and the pair
- * (placed set, state) is new), then restart from the head; at a return, the operation returning
- * there was never placed, so undo the last placement and try the next candidate after it.
- */
-function checkPartition<S, I, O>(
-  model: LinearizabilityModel<S, I, O>,
-  ops: readonly Operation<I, O>[],
-  deadline: number,
-): PartitionReport {
-  const head = buildEntries(ops);
-  const placed = new Placed(ops.length);
-  const visited = new VisitedSet(placed.words.length);
-  // State hashes interned as small integers: the memo then stores and compares numbers only.
-  const stateIds = new Map<string, number>();
-  const stackEntries: Entry[] = [];
-  const stackStates: S[] = [];
-  let state = model.init();
-  let best: { prefix: number[]; stuck: { opIds: number[]; state: string } } | undefined;
-  const ids = (entries: Entry[]) => entries.map((e) => (ops[e.index] as Operation<I, O>).id);
-  let entry = head.next;
-  let steps = 0;
-  while (entry !== null) {
-    if (++steps % DEADLINE_EVERY === 0 && performance.now() > deadline) {
-      if (best === undefined) return { result: 'unknown', ops: ops.length, longestPrefix: [] };
-      return { result: 'unknown', ops: ops.length, longestPrefix: best.prefix, stuck: best.stuck };
-    }
-    if (entry.isCall) {
-      const op = ops[entry.index] as Operation<I, O>;
-      const next = model.step(state, op.input, op.output);
-      if (next !== undefined) {
-        placed.toggle(entry.index);
-        const stateHash = model.hash(next);
-        let stateId = stateIds.get(stateHash);
-        if (stateId === undefined) {
-          stateId = stateIds.size;
-          stateIds.set(stateHash, stateId);
-        }
-        if (visited.addIfNew(placed.hash ^ mix32(~stateId), stateId, placed.words)) {
-          stackEntries.push(entry);
-          stackStates.push(state);
-          state = next;
-          lift(entry);
-          entry = head.next;
-          continue;
-        }
-        placed.toggle(entry.index);
-      }
-      entry = entry.next;
-    } else {
-      // A dead end. Remember the deepest one: it is what a human needs to see.
-      if (best === undefined || stackEntries.length > best.prefix.length) {
-        const candidates: Entry[] = [];
-        for (let e = head.next; e !== null && e !== entry; e = e.next) if (e.isCall) candidates.push(e);
-        best = {
-          prefix: ids(stackEntries),
-          stuck: { opIds: ids(candidates), state: model.describeState?.(state) ?? model.hash(state) },
-        };
-      }
-      const top = stackEntries.pop();
-      if (top === undefined)
-        return { result: 'not-linearizable', ops: ops.length, longestPrefix: best.prefix, stuck: best.stuck };
-      state = stackStates.pop() as S;
-      placed.toggle(top.index);
-      unlift(top);
-      entry = top.next;
-    }
-  }
-  // Every operation placed: the stack is a linearization of the whole sub-history.
-  return { result: 'linearizable', ops: ops.length, longestPrefix: ids(stackEntries) };
+// The whole history's verdict: one illegal part decides it; otherwise any unknown part makes it unknown.
+function verdict(partitions: readonly PartitionReport[]): Pick<LinearizabilityReport, 'result' | 'reason'> {
+  if (partitions.some((p) => p.result === 'not-linearizable')) return { result: 'not-linearizable' };
+  const reasons = new Set(partitions.map((p) => p.reason));
+  const reason = (['model-error', 'memory', 'timeout'] as const).find((r: UnknownReason) => reasons.has(r));
+  return reason === undefined ? { result: 'linearizable' } : { result: 'unknown', reason };
 }
 
 /**
  * Checks that `ops` is linearizable with respect to `model`. Splits the history first when the model
- * provides `partition`, and checks every part (one report each, in the model's order). Returns plain
- * data and never throws on a bad history; `unknown` when `timeoutMs` ran out and no part was illegal.
+ * provides `partition`, and searches the parts taking turns (one report each, in the model's order,
+ * labelled by `partitionLabel`); by default it stops at the first part found not linearizable and
+ * reports the others as `not-checked`. Returns plain data: a history or a model never makes it
+ * throw. Running out of time (`timeoutMs`) or memory (`maxStates`), or an exception from the model,
+ * gives `unknown` with the reason and what was searched. Throws only a RangeError for invalid
+ * options, before searching anything.
  */
 export function checkOperations<S, I, O>(
   model: LinearizabilityModel<S, I, O>,
@@ -162,17 +66,61 @@ export function checkOperations<S, I, O>(
   options: CheckOptions = {},
 ): LinearizabilityReport {
   const start = performance.now();
-  const deadline = start + (options.timeoutMs ?? Number.POSITIVE_INFINITY);
-  const parts = model.partition ? model.partition(ops) : [ops];
-  const partitions: PartitionReport[] = [];
-  for (const part of parts) {
-    partitions.push(checkPartition(model, part, deadline));
+  const { deadline, maxStates, checkAll } = limits(options, start);
+  let parts: readonly (readonly Operation<I, O>[])[];
+  try {
+    parts = model.partition ? model.partition(ops) : [ops];
+  } catch (error) {
+    const elapsedMs = performance.now() - start;
+    return { result: 'unknown', reason: 'model-error', error: threw('partition', error), elapsedMs, partitions: [] };
   }
-  const results = partitions.map((p) => p.result);
-  const result = results.includes('not-linearizable')
-    ? 'not-linearizable'
-    : results.includes('unknown')
-      ? 'unknown'
-      : 'linearizable';
-  return { result, elapsedMs: performance.now() - start, partitions };
+  const budget = new MemoBudget(maxStates);
+  const reports: (PartitionReport | undefined)[] = new Array(parts.length).fill(undefined);
+  const searches: (PartitionSearch<S, I, O> | undefined)[] = parts.map((part, i) => {
+    let label: string | undefined;
+    try {
+      label = model.partitionLabel?.(part);
+    } catch (error) {
+      const reason = 'model-error';
+      reports[i] = {
+        result: 'unknown',
+        ops: part.length,
+        longestPrefix: [],
+        statesExplored: 0,
+        reason,
+        error: threw('partitionLabel', error),
+      };
+      return undefined;
+    }
+    return new PartitionSearch(model, part, label, budget);
+  });
+
+  // Round robin over the unfinished parts; a finished one is swapped out (the order of turns is immaterial).
+  const pending = searches.flatMap((s, i) => (s === undefined ? [] : [i]));
+  let turn = 0;
+  let timedOut = false;
+  while (pending.length > 0) {
+    if (turn >= pending.length) turn = 0;
+    const i = pending[turn] as number;
+    const report = (searches[i] as PartitionSearch<S, I, O>).run(TURN_STEPS);
+    if (report === undefined) {
+      turn++;
+    } else {
+      reports[i] = report;
+      searches[i] = undefined;
+      pending[turn] = pending[pending.length - 1] as number;
+      pending.pop();
+      if (report.result === 'not-linearizable' && !checkAll) break;
+    }
+    if (performance.now() > deadline) {
+      timedOut = true;
+      break;
+    }
+  }
+  for (const i of pending) {
+    const search = searches[i] as PartitionSearch<S, I, O>;
+    reports[i] = timedOut ? search.stop('unknown', 'timeout') : search.stop('not-checked');
+  }
+  const partitions = reports as PartitionReport[];
+  return { ...verdict(partitions), elapsedMs: performance.now() - start, partitions };
 }

@@ -41,5 +41,6 @@ export function nondeterministic<S, I, O>(model: NondeterministicModel<S, I, O>)
   };
   if (model.describeOperation) adapted.describeOperation = model.describeOperation.bind(model);
   if (model.partition) adapted.partition = model.partition.bind(model);
+  if (model.partitionLabel) adapted.partitionLabel = model.partitionLabel.bind(model);
   return adapted;
 }

@@ -1,4 +1,4 @@
-import type { LinearizabilityReport, Operation } from './model.js';
+import type { LinearizabilityReport, Operation, PartitionReport, UnknownReason } from './model.js';
 
 /** What `renderTimelineHtml` draws: a history, its verdict, and how to print an operation. */
 export interface TimelineInput<I, O> {
@@ -28,8 +28,17 @@ const COLORS: Record<Role, { fill: string; stroke: string; label: string }> = {
   placed: { fill: '#c8ecc9', stroke: '#2e7d32', label: 'in the longest linearizable prefix (number: its place in the order)' },
   stuck: { fill: '#ffcdd2', stroke: '#c62828', label: 'could not be placed next' },
   pending: { fill: '#e3e7ee', stroke: '#607089', label: 'not reached' },
-  other: { fill: '#f1f1f1', stroke: '#b0b0b0', label: 'another partition (linearizable)' },
+  other: { fill: '#f1f1f1', stroke: '#b0b0b0', label: 'another partition (linearizable, or not checked)' },
 };
+
+const UNKNOWN: Record<UnknownReason, string> = {
+  timeout: 'timed out',
+  memory: 'memory bound reached',
+  'model-error': 'the model threw',
+};
+// A part's heading: its label when the model gives one, else its place among the parts shown.
+const partName = (p: PartitionReport, k: number, many: boolean) =>
+  p.label !== undefined ? `Partition ${JSON.stringify(p.label)}: ` : many ? `Partition ${k + 1}: ` : '';
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const showTime = (t: number) => (Number.isFinite(t) ? String(t) : 'never (unknown outcome)');
@@ -46,7 +55,7 @@ export function renderTimelineHtml<I, O>(input: TimelineInput<I, O>): string {
     input.describe ?? ((i: I, o: O | undefined) => `${JSON.stringify(i)} -> ${o === undefined ? '?' : JSON.stringify(o)}`);
   const report = input.result;
   // Highlight the partitions that failed; when none failed, every partition's order is shown.
-  const failing = report.partitions.filter((p) => p.result !== 'linearizable');
+  const failing = report.partitions.filter((p) => p.result === 'not-linearizable' || p.result === 'unknown');
   const focus = failing.length > 0 ? failing : report.partitions;
   const order = new Map<number, string>();
   const stuck = new Set<number>();
@@ -121,7 +130,7 @@ export function renderTimelineHtml<I, O>(input: TimelineInput<I, O>): string {
     report.result === 'not-linearizable'
       ? 'not linearizable'
       : report.result === 'unknown'
-        ? 'unknown (timed out)'
+        ? `unknown (${UNKNOWN[report.reason ?? 'timeout']})`
         : 'linearizable';
   const byId = new Map(input.ops.map((o) => [o.id, o]));
   const summary = focus
@@ -133,7 +142,9 @@ export function renderTimelineHtml<I, O>(input: TimelineInput<I, O>): string {
           ? `<li>client ${escapeHtml(op.client)}: ${escapeHtml(describe(op.input, op.output))} (op #${id}, call ${op.call}, return ${escapeHtml(showTime(op.ret))})</li>`
           : '';
       });
-      return `<section class="panel"><h2>${focus.length > 1 ? `Partition ${k + 1}: ` : ''}${p.result === 'unknown' ? 'search timed out' : 'stuck'} after ${p.longestPrefix.length} of ${p.ops} operations</h2>
+      const how = p.result === 'unknown' ? `search ended: ${UNKNOWN[p.reason ?? 'timeout']}` : 'stuck';
+      return `<section class="panel"><h2>${escapeHtml(partName(p, k, focus.length > 1))}${how} after ${p.longestPrefix.length} of ${p.ops} operations</h2>
+${p.error === undefined ? '' : `<p>${escapeHtml(p.error)}</p>`}
 <p>Model state after the longest linearizable prefix: <code>${escapeHtml(p.stuck?.state ?? 'not recorded')}</code></p>
 ${rows.length ? `<p>None of these could be placed next:</p><ul>${rows.join('')}</ul>` : ''}</section>`;
     })

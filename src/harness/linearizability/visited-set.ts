@@ -13,14 +13,15 @@ export function mix32(x: number): number {
  * is decided on the full words, so a hash collision can never prune a branch by mistake.
  */
 export class VisitedSet {
-  private slots = new Int32Array(1 << 12); // entry index + 1; 0 marks an empty slot
-  private hashes = new Int32Array(1 << 11);
-  private states = new Int32Array(1 << 11);
+  // Small to start with: many parts may be searched at once, and most need few entries.
+  private slots = new Int32Array(1 << 7); // entry index + 1; 0 marks an empty slot
+  private hashes = new Int32Array(1 << 6);
+  private states = new Int32Array(1 << 6);
   private words: Uint16Array;
   private count = 0;
 
   constructor(private readonly width: number) {
-    this.words = new Uint16Array((1 << 11) * width);
+    this.words = new Uint16Array((1 << 6) * width);
   }
 
   /** How many pairs were recorded. */
