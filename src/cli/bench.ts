@@ -8,7 +8,7 @@ import { checkPoolProperty } from '../../properties/pool-property.js';
 import { checkOnWorkers, defaultWorkers, PropertyWorkers } from '../../properties/workers/worker-pool.js';
 import { PoolClient } from '../client/pool-client.js';
 import { CHART_PERCENTILES, percentileChartSvg } from '../harness/latency-chart.js';
-import { timeEtcdHistories } from '../harness/linearizability/index.js';
+import { timeEtcdHistories } from '../harness/linearizability/time-etcd-histories.js';
 import { checkOutputFile, OutputPathError, writeFileAtomic } from '../harness/reports.js';
 import { type ServerProcess, startServerProcess } from '../harness/server-process.js';
 import { startTsWorker } from '../harness/ts-worker.js';

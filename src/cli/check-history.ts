@@ -1,17 +1,21 @@
 import { access, constants, mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { DEFAULT_MAX_STATES, MAX_STATES_LIMIT } from '../harness/linearizability/check-operations.js';
+import { HistoryFormatError } from '../harness/linearizability/history-errors.js';
 import { type CheckedHistory, HISTORY_FORMATS } from '../harness/linearizability/history-formats.js';
-import { JepsenLogError } from '../harness/linearizability/jepsen-register.js';
+import type { CheckOptions, LinearizabilityReport, UnknownReason } from '../harness/linearizability/model.js';
 import { renderTimelineHtml } from '../harness/linearizability/timeline-html.js';
 import { writeFileAtomic } from '../harness/reports.js';
-import { parseDuration, parseOptions } from './parse-options.js';
+import { parseDuration, parseInteger, parseOptions } from './parse-options.js';
 import { runMain, UsageError } from './usage-error.js';
 
-const HELP = `Usage: npm run check-history -- --format FORMAT FILE... [--json OUT] [--html DIR] [--timeout 10s]
+const HELP = `Usage: npm run check-history -- --format FORMAT FILE... [--json OUT] [--html DIR] [--timeout 10s] [--max-states N]
 
 Checks that each history FILE is linearizable with respect to the model of its format
 (Wing & Gong's search with Lowe's memoisation) and prints one verdict per file. For a history
-that is not linearizable it names the operations that could not be placed.
+that is not linearizable it names the operations that could not be placed. A history the model
+splits (porcupine-kv: by key) is searched part by part, taking turns, and the search stops at the
+first part that is not linearizable: the parts left are "not checked". See docs/checker.md.
 
   --format FORMAT  the history format (required); one of:
 ${Object.entries(HISTORY_FORMATS)
@@ -20,6 +24,8 @@ ${Object.entries(HISTORY_FORMATS)
   --json OUT       also write a JSON report (one entry per file) to OUT
   --html DIR       write one self-contained HTML timeline per non-linearizable file into DIR
   --timeout T      give up on a file after T (like 500ms, 10s, 2m): its verdict is "unknown"
+  --max-states N   memory bound: at most N memo entries at once (default ${DEFAULT_MAX_STATES}, at most
+                   ${MAX_STATES_LIMIT}); a part that reaches it is "unknown (memory bound reached)"
   -h, --help       print this help
 
 Exit codes: 0 every history linearizable, 1 some not linearizable or unknown,
@@ -55,7 +61,24 @@ async function prepareOutputs(json: string | undefined, html: string | undefined
   }
 }
 
-const VERDICT = { linearizable: 'linearizable', 'not-linearizable': 'not linearizable', unknown: 'unknown (timed out)' } as const;
+const UNKNOWN: Record<UnknownReason, string> = {
+  timeout: 'timed out',
+  memory: 'memory bound reached',
+  'model-error': 'the model threw',
+};
+
+function verdict(report: LinearizabilityReport): string {
+  if (report.result === 'unknown') return `unknown (${UNKNOWN[report.reason ?? 'timeout']})`;
+  return report.result === 'linearizable' ? 'linearizable' : 'not linearizable';
+}
+
+// What the console line adds about the parts: how many were left unchecked, and any model error.
+function partsNote(report: LinearizabilityReport): string {
+  const notChecked = report.partitions.filter((p) => p.result === 'not-checked').length;
+  const note = notChecked > 0 ? `; ${notChecked} of ${report.partitions.length} parts not checked` : '';
+  const error = report.error ?? report.partitions.find((p) => p.error !== undefined)?.error;
+  return error === undefined ? note : `${note}; ${error}`;
+}
 
 /** The operations a failing partition got stuck on, as plain data for the console and the JSON report. */
 function stuckOperations(h: CheckedHistory) {
@@ -63,6 +86,7 @@ function stuckOperations(h: CheckedHistory) {
   return h.report.partitions
     .filter((p) => p.result === 'not-linearizable')
     .map((p) => ({
+      label: p.label ?? null,
       placed: p.longestPrefix.length,
       of: p.ops,
       state: p.stuck?.state,
@@ -118,6 +142,7 @@ runMain(async () => {
       json: { type: 'string' },
       html: { type: 'string' },
       timeout: { type: 'string' },
+      'max-states': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     true,
@@ -132,6 +157,9 @@ runMain(async () => {
   if (!format) throw new UsageError(`unknown --format "${values.format}"; known formats: ${known}`);
   if (files.length === 0) throw new UsageError('give at least one history FILE to check');
   const timeoutMs = values.timeout === undefined ? undefined : parseDuration(values.timeout, '--timeout');
+  const maxStates =
+    values['max-states'] === undefined ? undefined : parseInteger(values['max-states'], '--max-states', 1, MAX_STATES_LIMIT);
+  const options: CheckOptions = { ...(timeoutMs !== undefined && { timeoutMs }), ...(maxStates !== undefined && { maxStates }) };
 
   const texts: string[] = [];
   for (const file of files) {
@@ -154,16 +182,21 @@ runMain(async () => {
   for (const [i, file] of files.entries()) {
     let checked: CheckedHistory;
     try {
-      checked = format.check(texts[i] as string, file, timeoutMs === undefined ? {} : { timeoutMs });
+      checked = format.check(texts[i] as string, file, options);
     } catch (error) {
-      if (error instanceof JepsenLogError) throw new UsageError(`malformed history: ${error.message}`);
+      if (error instanceof HistoryFormatError) throw new UsageError(`malformed history: ${error.message}`);
       throw error;
     }
     const { report } = checked;
-    console.log(`${file}: ${VERDICT[report.result]} (${report.elapsedMs.toFixed(1)} ms, ${checked.ops.length} operations)`);
+    console.log(
+      `${file}: ${verdict(report)} (${report.elapsedMs.toFixed(1)} ms, ${checked.ops.length} operations${partsNote(report)})`,
+    );
     const stuck = stuckOperations(checked);
     for (const s of stuck) {
-      console.log(`  stuck after ${s.placed} of ${s.of} operations, state ${s.state}; none of these could be placed next:`);
+      const part = s.label === null ? '' : `part ${JSON.stringify(s.label)}: `;
+      console.log(
+        `  ${part}stuck after ${s.placed} of ${s.of} operations, state ${s.state}; none of these could be placed next:`,
+      );
       for (const op of s.ops)
         console.log(`    client ${op.client}: ${op.operation} (op #${op.id}, call ${op.call}, return ${op.ret ?? 'never'})`);
     }
@@ -211,7 +244,7 @@ runMain(async () => {
     try {
       await writeFileAtomic(
         values.json,
-        `${JSON.stringify({ format: values.format, timeoutMs: timeoutMs ?? null, summary, files: results }, null, 2)}\n`,
+        `${JSON.stringify({ format: values.format, timeoutMs: timeoutMs ?? null, maxStates: maxStates ?? DEFAULT_MAX_STATES, summary, files: results }, null, 2)}\n`,
       );
     } catch (error) {
       process.stderr.write(`error: cannot write --json ${values.json}: ${(error as Error).message}\n`);
