@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describeError } from './outcomes.js';
+import { describeError, SetupFailure } from './outcomes.js';
 import type { BrokenVariant } from './variants/index.js';
 
 export type Layer = 'live' | 'simulated';
@@ -77,6 +77,8 @@ export interface PropertyResult {
   readonly commandCounts?: Readonly<Record<string, number>>;
   /** Worker processes the runs were spread over, in streams of their own seeds (absent: one stream, in process). */
   readonly workers?: number;
+  /** The `--target` servers the runs went to (absent: the suite's own servers or the simulated network). */
+  readonly targets?: readonly string[];
 }
 
 /** The pool property's options (the same as every property's). */
@@ -126,10 +128,17 @@ export async function runCheck<T extends unknown[]>(
   const started = performance.now();
   const plugins = [fc.timeout(o.layer === 'live' ? 60_000 : 15_000)];
   if (c.timeLimitMs !== undefined) plugins.push(fc.interruptAfterTimeLimit(c.timeLimitMs));
-  plugins.push(turnsAndInterrupts(c.interruptWhen ?? (() => false)));
+  const setup: { failure?: SetupFailure } = {};
+  const interruptWhen = c.interruptWhen ?? (() => false);
+  plugins.push(
+    turnsAndInterrupts(() => setup.failure !== undefined || interruptWhen()),
+    setupFailureStops(setup),
+  );
   const details = await withoutStackTraces(() =>
     fc.check(property, { numRuns: o.runs, seed: c.seed, path: c.path, endOnFailure: c.noShrink ?? false, plugins }),
   ).finally(() => o.onDone?.());
+  // The harness could not set a run up: not a finding about the pool, and no use shrinking it.
+  if (setup.failure) throw setup.failure;
   const wallMs = performance.now() - started;
   // fast-check reports a check its time limit interrupted before the first run as failed, with no
   // counterexample: nothing was checked, so it is "no runs" (passed, interrupted, runs 0), not a failure.
@@ -156,6 +165,7 @@ export async function runCheck<T extends unknown[]>(
     shrinks: details.numShrinks,
     fastCheckVersion: fc.__version,
     constraints: o.shape,
+    ...(c.targets?.length ? { targets: [...c.targets] } : {}),
   };
 }
 
@@ -206,6 +216,25 @@ function turnsAndInterrupts(stop: () => boolean): fc.UniversalPlugin {
       },
     };
   };
+}
+
+/**
+ * A fast-check plugin that watches each run's outcome: a run that failed because the harness could
+ * not set itself up (`SetupFailure`) is kept in `holder`, and `turnsAndInterrupts` then ends the
+ * check before any shrinking (each shrink would fail the same way, slowly).
+ */
+function setupFailureStops(holder: { failure?: SetupFailure }): fc.UniversalPlugin {
+  return <Ts>(): fc.PluginInstance<Ts> => ({
+    decorateRun: (next) => (value) => {
+      const seen = (outcome: fc.PreconditionFailure | fc.PropertyFailure | null) => {
+        const error = (outcome as fc.PropertyFailure | null)?.error;
+        if (error instanceof SetupFailure) holder.failure ??= error;
+        return outcome;
+      };
+      const outcome = next(value);
+      return outcome instanceof Promise ? outcome.then(seen) : seen(outcome);
+    },
+  });
 }
 
 /** `add(0),wave(...) /*replayPath="..."*\/` -> ['add(0)', 'wave(...)']. */

@@ -6,7 +6,8 @@ import { type Backend, CALL_DEADLINE_MS } from './backend.js';
 import { firstErrorWins, type PropertyConstraints, type PropertyResult, runCheck } from './check-runner.js';
 import { CLOSE_SETTLE_MS } from './invariants.js';
 import { LiveBackend } from './live-backend.js';
-import { ModelDisagreement } from './outcomes.js';
+import { ModelDisagreement, setUp } from './outcomes.js';
+import { ProgramTextError } from './parallel/program-text.js';
 import { runLengths } from './run-lengths.js';
 import { SimulatedBackend } from './simulated-backend.js';
 import type { Stack } from './stack.js';
@@ -32,6 +33,17 @@ class GetStep {
   }
 }
 
+/** Reads a recorded step (`get(0, options=1)`) back; throws `ProgramTextError` when it cannot. */
+export function parseGetStep(text: string, addresses: number): GetStep {
+  const m = /^get\((\d+), options=(\d+)\)$/.exec(text.trim());
+  if (!m) throw new ProgramTextError(text, 'not a step of keys-isolate (get(ADDRESS, options=SET))');
+  const [address, options] = [Number(m[1]), Number(m[2])];
+  if (address >= addresses) throw new ProgramTextError(text, `address ${address} is not one of 0..${addresses - 1}`);
+  if (options >= OPTION_SETS.length)
+    throw new ProgramTextError(text, `option set ${options} is not one of 0..${OPTION_SETS.length - 1}`);
+  return new GetStep(address, options);
+}
+
 /**
  * Keys and isolation: concurrent gets of a few addresses with a few option sets, in an order the
  * scheduler picks. Afterwards the pool holds one connection per distinct (address, options), and
@@ -49,9 +61,14 @@ export async function checkKeysProperty(c: PropertyConstraints = {}): Promise<Pr
   let runNo = 0;
   let lastCase = '';
   const sizes: number[] = [];
-  const property = fc.asyncProperty(fc.scheduler(), fc.array(step, { minLength: 1, maxLength: maxSteps }), async (s, steps) => {
+  const gets = c.steps
+    ? fc.constant(c.steps.map((text) => parseGetStep(text, addresses)))
+    : fc.array(step, { minLength: 1, maxLength: maxSteps });
+  const property = fc.asyncProperty(fc.scheduler(), gets, async (s, steps) => {
     sizes.push(steps.length);
-    const backend: Backend = layer === 'live' ? await LiveBackend.start(addresses) : new SimulatedBackend(addresses);
+    const backend: Backend = await setUp<Backend>(`start ${addresses} ${layer} test server(s)`, () =>
+      layer === 'live' ? LiveBackend.start(addresses) : new SimulatedBackend(addresses),
+    );
     const history = new History();
     const scheduled = backend.connector(s, history);
     const pool =

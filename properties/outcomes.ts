@@ -54,3 +54,28 @@ export async function observe<T>(what: string, read: () => Promise<T>): Promise<
     throw new HarnessFailure(`could not ${what}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
+
+/**
+ * The harness could not set a run up at all: a server that cannot start, a port that cannot be
+ * bound, an API the test servers need missing from the installed @grpc/grpc-js. Nothing about the
+ * pool was learned, and every later run would fail the same way: the check stops at once and the
+ * CLIs exit 3 naming it, never with a shrunk counterexample.
+ */
+export class SetupFailure extends Error {
+  readonly code = 'ERR_SETUP';
+  constructor(message: string) {
+    super(message);
+    this.name = 'SetupFailure';
+  }
+}
+
+/** Runs a set-up step of the harness; any error it throws becomes a `SetupFailure` naming `what`. */
+export async function setUp<T>(what: string, step: () => T | Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    throw new SetupFailure(
+      `could not ${what}: ${describeError(error)} (the harness cannot run here, so nothing was checked: not a finding about the pool)`,
+    );
+  }
+}

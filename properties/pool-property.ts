@@ -4,10 +4,11 @@ import { initialModel, type PoolModel } from '../models/pool-model.js';
 import { checkEveryOpSettlesOnce, checkLatencyBound } from '../src/harness/checkers.js';
 import { type Backend, CALL_DEADLINE_MS, SETTLE_TOLERANCE_MS } from './backend.js';
 import { firstErrorWins, type PoolPropertyConstraints, type PropertyResult, runCheck } from './check-runner.js';
+import { parseCommandSteps } from './command-text.js';
 import { ClosePoolCommand, checkMetricsAgreeWithClients, commandArbitraries, settleWaves } from './commands.js';
 import { CLOSE_SETTLE_MS } from './invariants.js';
 import { LiveBackend } from './live-backend.js';
-import { ModelDisagreement } from './outcomes.js';
+import { ModelDisagreement, setUp } from './outcomes.js';
 import { runLengths } from './run-lengths.js';
 import { SimulatedBackend } from './simulated-backend.js';
 import type { Stack } from './stack.js';
@@ -34,15 +35,21 @@ export async function checkPoolProperty(c: PoolPropertyConstraints = {}): Promis
   const property = fc.asyncProperty(
     fc.scheduler(),
     // size 'max': without it fast-check never makes more than 10 commands, whatever maxCommands says.
-    fc.commands(commandArbitraries({ addresses: serverCount, controllable: !target }), {
-      maxCommands,
-      size: 'max',
-      replayPath: c.commandsReplayPath,
-    }),
+    // Recorded steps (a failure file's) are run as they are, whatever the generators have become.
+    c.steps
+      ? fc.constant(parseCommandSteps(c.steps, serverCount))
+      : fc.commands(commandArbitraries({ addresses: serverCount, controllable: !target }), {
+          maxCommands,
+          size: 'max',
+          replayPath: c.commandsReplayPath,
+        }),
     async (s, cmds) => {
       sizes.push([...cmds].length);
       const backend: Backend =
-        target ?? (layer === 'live' ? await LiveBackend.start(serverCount) : new SimulatedBackend(serverCount));
+        target ??
+        (await setUp<Backend>(`start ${serverCount} ${layer} test server(s)`, () =>
+          layer === 'live' ? LiveBackend.start(serverCount) : new SimulatedBackend(serverCount),
+        ));
       const world = new World(backend, s, stack, `${runPrefix}-${++runNo}`);
       let model: PoolModel | undefined;
       await firstErrorWins(

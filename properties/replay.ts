@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import fc from 'fast-check';
 import {
@@ -10,12 +11,9 @@ import {
   writeFailureFile,
 } from '../src/harness/failure-file.js';
 import { findProperty, PROPERTIES } from './catalog.js';
-import type { PropertyResult } from './check-runner.js';
+import type { PropertyConstraints, PropertyResult } from './check-runner.js';
 import { ProgramTextError } from './parallel/program-text.js';
 import { findVariant } from './variants/index.js';
-
-/** Schedules tried for a program replayed from its steps before it is said to pass. */
-const STEP_REPLAY_SCHEDULES = 200;
 
 /** The committed corpus of failure files replayed before new random runs. */
 export const REGRESSIONS_DIR = new URL('./regressions/', import.meta.url);
@@ -45,9 +43,20 @@ export function toFailureFile(result: PropertyResult): FailureFile {
     counterexample: result.counterexample ?? [],
     error: result.error ?? '',
     options: { maxCommands: result.constraints.maxCommands, addresses: result.constraints.addresses },
+    target: result.targets?.length ? [...result.targets] : null,
+    grpcJsVersion: grpcJsVersion(),
     commit: currentCommit(),
     createdAt: new Date().toISOString(),
   };
+}
+
+/** The release of @grpc/grpc-js this process loads (the client stack's), or null if it cannot be read. */
+export function grpcJsVersion(): string | null {
+  try {
+    return (createRequire(import.meta.url)('@grpc/grpc-js/package.json') as { version: string }).version;
+  } catch {
+    return null;
+  }
 }
 
 function currentCommit(): string | null {
@@ -61,17 +70,40 @@ function currentCommit(): string | null {
 export interface Replayed {
   readonly file: string;
   readonly failure: FailureFile;
+  /** The result of the replay: of the recorded schedule when it failed, else of the last schedule tried. */
   readonly result: PropertyResult;
-  /** The case failed again. */
+  /** The case failed again (on the recorded schedule or on one of the fresh ones). */
   readonly reproduced: boolean;
+  /** It failed on exactly the recorded schedule (the seed's run the failure came from). */
+  readonly onRecordedSchedule: boolean;
   /** It failed with the same steps as the file records. */
   readonly sameCounterexample: boolean;
+  /** Where it ran: the `--target` servers, or null for the suite's own servers (or the simulated network). */
+  readonly target: readonly string[] | null;
   /** Set when the file was written by another fast-check version (replay is tried anyway). */
   readonly versionWarning: string | undefined;
 }
 
-/** Reads `file` and runs exactly its case once more. Throws `FailureFileError` for an unusable file. */
-export async function replayFile(file: string): Promise<Replayed> {
+/** Options of `replayFile`. */
+export interface ReplayOptions {
+  /**
+   * Run against these servers instead of where the file says the case ran (its `target`, or the
+   * suite's own servers). Only for live cases.
+   */
+  readonly target?: readonly string[];
+}
+
+/** Fresh schedules tried for the recorded steps after the recorded schedule passed, per layer. */
+const FRESH_SCHEDULES = { simulated: 50, live: 4 } as const;
+
+/**
+ * Reads `file` and runs its case once more: its recorded steps (the commands, or the parallel
+ * program), first on the recorded schedule (the scheduler the failing run had: same seed, same run),
+ * then, if that passes, on a few fresh schedules. The steps are what the file holds, so a change to
+ * the generators cannot make it replay another case: it is stale only when its steps can no longer
+ * be expressed. Throws `FailureFileError` for an unusable file.
+ */
+export async function replayFile(file: string, options: ReplayOptions = {}): Promise<Replayed> {
   const failure = await readFailureFile(file);
   const property = findProperty(failure.property);
   if (!property) {
@@ -85,68 +117,79 @@ export async function replayFile(file: string): Promise<Replayed> {
   if (failure.variant !== null && !variant) {
     throw new FailureFileError('ERR_FAILURE_FILE_VARIANT', file, `broken variant "${failure.variant}" no longer exists`);
   }
+  if (options.target && failure.layer !== 'live') {
+    throw new FailureFileError(
+      'ERR_FAILURE_FILE_TARGET',
+      file,
+      'was found on the simulated layer: it cannot run against --target',
+    );
+  }
+  if (options.target && !property.supportsTarget) {
+    throw new FailureFileError(
+      'ERR_FAILURE_FILE_TARGET',
+      file,
+      `${failure.property} cannot run against --target (it starts its own servers)`,
+    );
+  }
+  const target = options.target ?? failure.target ?? null;
   const versionWarning =
     failure.fastCheckVersion === fc.__version
       ? undefined
       : `${file}: written with fast-check ${failure.fastCheckVersion}, this is ${fc.__version}; the case may not replay exactly`;
-  // A parallel program's steps are the program itself: run them directly (over fresh schedules
-  // from the file's seed), whatever the generators have become since the file was written.
-  if (failure.property === 'pool-linearizable' && failure.counterexample.length > 0) {
-    const replayed = await property
-      .check({
-        layer: failure.layer,
-        seed: failure.seed,
-        steps: failure.counterexample,
-        addresses: failure.options.addresses,
-        maxCommands: failure.options.maxCommands,
-        variant,
-        runs: STEP_REPLAY_SCHEDULES,
-        noShrink: true,
-      })
-      .catch((error: unknown) => {
-        if (error instanceof ProgramTextError) throw new FailureFileError('ERR_FAILURE_FILE_STEPS', file, error.message);
-        throw error;
-      });
-    return {
-      file,
-      failure,
-      result: replayed,
-      reproduced: !replayed.passed,
-      sameCounterexample: !replayed.passed,
-      versionWarning,
-    };
-  }
-  const result = await runReplay(file, () =>
-    property.check({
-      layer: failure.layer,
-      seed: failure.seed,
-      path: failure.path,
-      commandsReplayPath: failure.commandsReplayPath ?? undefined,
-      maxCommands: failure.options.maxCommands,
-      addresses: failure.options.addresses,
-      variant,
-      runs: 1,
-      noShrink: true,
-    }),
-  );
-  // The seed and path name a case only as long as the generators are unchanged: check it is the same case.
-  if (JSON.stringify(result.lastSteps ?? []) !== JSON.stringify(failure.counterexample)) {
-    throw new FailureFileError(
-      'ERR_FAILURE_FILE_STALE',
-      file,
-      `its seed and path now generate other steps (${(result.lastSteps ?? []).join(' ; ') || 'none'}) than it recorded ` +
-        `(${failure.counterexample.join(' ; ')}): the generators changed since it was written; find the case again and save a new file`,
-    );
-  }
-  const steps = result.counterexample ?? [];
-  return {
+  const base = {
+    layer: failure.layer,
+    addresses: failure.options.addresses,
+    maxCommands: failure.options.maxCommands,
+    variant,
+    noShrink: true,
+    ...(target ? { targets: target } : {}),
+  };
+  const done = (result: PropertyResult, onRecordedSchedule: boolean): Replayed => ({
     file,
     failure,
     result,
     reproduced: !result.passed,
-    sameCounterexample: !result.passed && JSON.stringify(steps) === JSON.stringify(failure.counterexample),
+    onRecordedSchedule,
+    sameCounterexample: !result.passed && sameSteps(result.counterexample, failure.counterexample),
+    target,
     versionWarning,
-  };
+  });
+  if (failure.counterexample.length === 0) {
+    // Nothing recorded to run but the seed and path (a file written by hand).
+    const result = await runReplay(file, () =>
+      property.check({
+        ...base,
+        seed: failure.seed,
+        path: failure.path,
+        commandsReplayPath: failure.commandsReplayPath ?? undefined,
+        runs: 1,
+      }),
+    );
+    return done(result, !result.passed);
+  }
+  const steps = failure.counterexample;
+  const check = (more: PropertyConstraints) =>
+    property.check({ ...base, steps, ...more }).catch((error: unknown) => {
+      if (error instanceof ProgramTextError) {
+        throw new FailureFileError(
+          'ERR_FAILURE_FILE_STALE',
+          file,
+          `its recorded steps can no longer be expressed (${error.message}): the commands changed since it was written; find the case again and save a new file`,
+        );
+      }
+      throw error;
+    });
+  // The scheduler is the first thing a run generates, from the run's own random stream: the same
+  // seed and run index give the failing run's scheduler, whatever the steps' generator became.
+  const run = Number((failure.path.split(':')[0] ?? '') || 0);
+  const recorded = await check({ seed: failure.seed, path: String(run), runs: 1 });
+  if (!recorded.passed) return done(recorded, true);
+  const fresh = await check({ seed: failure.seed + 1, runs: FRESH_SCHEDULES[failure.layer] });
+  return done(fresh, false);
+}
+
+function sameSteps(found: readonly string[] | undefined, recorded: readonly string[]): boolean {
+  return JSON.stringify(found ?? []) === JSON.stringify(recorded);
 }
 
 /** Runs a replay, turning fast-check's refusal of a path that no longer exists into a typed error. */

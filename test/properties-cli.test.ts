@@ -118,7 +118,8 @@ describe('failure files and replay', () => {
     expect(r.stdout).toContain(`replay: npm run replay -- ${file}`);
     const saved = JSON.parse(await readFile(file, 'utf8'));
     expect(saved).toMatchObject({
-      version: 1,
+      version: 2,
+      target: null,
       property: 'pool-matches-model',
       layer: 'simulated',
       variant: 'leak-on-remove',
@@ -129,7 +130,8 @@ describe('failure files and replay', () => {
 
     const replay = await runCli('replay', [file]);
     expect(replay.code).toBe(1);
-    expect(replay.stdout).toContain('still fails, with the same counterexample');
+    expect(replay.stdout).toContain('still fails on the recorded schedule');
+    expect(replay.stdout).toContain('reproduced 1/1 (100%), same counterexample 1/1');
     for (const step of saved.counterexample) expect(replay.stdout).toContain(step);
 
     const repeated = await runCli('replay', [file, '--repeat', '3']);
@@ -146,6 +148,7 @@ describe('failure files and replay', () => {
     const r = await runCli('replay', [file]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('passes now');
+    expect(r.stdout).toContain('reproduced 0/1');
   });
 
   it.each([

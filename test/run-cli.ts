@@ -10,11 +10,11 @@ export interface CliRun {
 }
 
 /** Spawns `src/cli/NAME.ts` as a user would (through tsx) and collects its output as it comes. */
-function spawnCli(name: string, args: string[]) {
+function spawnCli(name: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${name}.ts`, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
   });
   const out = { stdout: '', stderr: '' };
   child.stdout.on('data', (d) => {
@@ -26,10 +26,13 @@ function spawnCli(name: string, args: string[]) {
   return { child, out };
 }
 
-/** Runs `src/cli/NAME.ts` with `args` as a user would (through tsx), and collects its output. */
-export function runCli(name: string, args: string[], timeoutMs = 120_000): Promise<CliRun> {
+/**
+ * Runs `src/cli/NAME.ts` with `args` as a user would (through tsx), and collects its output; `env`
+ * adds to the environment it inherits.
+ */
+export function runCli(name: string, args: string[], timeoutMs = 120_000, env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const { child, out } = spawnCli(name, args);
+    const { child, out } = spawnCli(name, args, env);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('error', reject);
     child.once('close', (code) => {

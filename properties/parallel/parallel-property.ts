@@ -6,7 +6,7 @@ import type { Backend } from '../backend.js';
 import { firstErrorWins, type PropertyConstraints, type PropertyResult, runCheck } from '../check-runner.js';
 import { pctScheduler } from '../explore/pct-scheduler.js';
 import { LiveBackend } from '../live-backend.js';
-import { HarnessFailure, ModelDisagreement, observe } from '../outcomes.js';
+import { HarnessFailure, ModelDisagreement, observe, setUp } from '../outcomes.js';
 import { runLengths } from '../run-lengths.js';
 import { SimulatedBackend } from '../simulated-backend.js';
 import type { Stack } from '../stack.js';
@@ -65,7 +65,9 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
       }
       const backend: Backend =
         target ??
-        (layer === 'live' ? await LiveBackend.start(addresses, { networkFaults: true }) : new SimulatedBackend(addresses));
+        (await setUp<Backend>(`start ${addresses} ${layer} test server(s) with fault proxies`, () =>
+          layer === 'live' ? LiveBackend.start(addresses, { networkFaults: true }) : new SimulatedBackend(addresses),
+        ));
       const run = new ParallelRun(backend, s, stack, program, `${runPrefix}-${++runNo}`);
       // Accepted connections are counted from here: a --target server has served runs before.
       await firstErrorWins(

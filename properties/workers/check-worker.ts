@@ -12,6 +12,12 @@ process.on('SIGINT', () => {});
 process.on('SIGTERM', () => {});
 // The main process is gone (or closed the pool): nothing is left to report to.
 process.on('disconnect', () => process.exit(0));
+// A reply sent as the main process exits (it stopped on another stream's error) fails with EPIPE
+// on the IPC channel: nothing is left to report to either, and no stack trace to print.
+process.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE' || error.code === 'ERR_IPC_CHANNEL_CLOSED') process.exit(0);
+  throw error;
+});
 
 const running = new Set<number>();
 const interrupted = new Set<number>();
@@ -22,7 +28,9 @@ process.on('message', (message: WorkerMessage) => {
     if (running.has(message.id)) interrupted.add(message.id);
   } else {
     running.add(message.id);
-    void runCheck(message).then((reply) => process.send?.(reply));
+    void runCheck(message).then((reply) => {
+      if (process.connected) process.send?.(reply);
+    });
   }
 });
 

@@ -43,9 +43,16 @@ export function isEnvironmentErrno(error: unknown): error is NodeJS.ErrnoExcepti
   return typeof code === 'string' && ENVIRONMENT_ERRNOS.has(code) && typeof (error as NodeJS.ErrnoException).syscall === 'string';
 }
 
+/**
+ * Codes of errors raised when the harness itself could not set a run up (`SetupFailure` in
+ * properties/outcomes.ts, also as it comes back from a worker process): the environment, exit 3.
+ */
+const ENVIRONMENT_CODES = new Set(['ERR_SETUP']);
+
 /** The exit code for an error that ended a CLI's main. */
 export function exitCodeOf(error: unknown): number {
   if (error instanceof UsageError) return EXIT.usage;
   if (error instanceof EnvironmentError || isEnvironmentErrno(error)) return EXIT.environment;
+  if (ENVIRONMENT_CODES.has(String((error as { code?: unknown } | null)?.code))) return EXIT.environment;
   return EXIT.failed;
 }

@@ -19,7 +19,8 @@ export function exitCodesHelp(failed: string): string {
     '  0        passed',
     `  1        ${failed}`,
     '  2        bad usage (unknown flag, bad value, unusable input file)',
-    '  3        I/O or environment error (output path not writable, folder unreadable)',
+    '  3        I/O or environment error (output path not writable, folder unreadable, a test server that',
+    '           cannot start, an API the harness needs missing from the installed @grpc/grpc-js)',
     '  130/143  interrupted by SIGINT/SIGTERM (partial results written, marked interrupted)',
     '  141      output closed early (EPIPE, e.g. piped into head)',
   ].join('\n');

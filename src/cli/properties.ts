@@ -141,6 +141,14 @@ runMain(
     console.log(
       `seed ${seed}  layers ${layers.join(', ')}${variant ? `  against ${variant.name}` : ''}${targets ? `  target ${targets.join(', ')}` : ''}`,
     );
+    if (targets) {
+      // What a target run does differently from the default one, said rather than left for a user to find.
+      const skipped =
+        values['no-regressions'] || variant
+          ? ''
+          : "; the regression corpus is not replayed (its cases ran on the suite's own servers: npm run replay runs one anywhere with --target)";
+      console.log(`against --target: one stream in this process (the servers are shared: per-stream counts would mix)${skipped}`);
+    }
     let failed = false;
     const written: string[] = [];
 
@@ -164,7 +172,7 @@ runMain(
         console.log(`regression ${path.basename(file)}: ${verdict}`);
         if (!ok) {
           failed = true;
-          console.log(failureDetails(r.result));
+          console.log(failureDetails(r.result, `npm run replay -- ${file}`));
         }
       }
     }

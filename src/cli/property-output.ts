@@ -1,8 +1,11 @@
 import type { PropertyResult } from '../../properties/pool-property.js';
 
-/** Whether a result checked nothing: its time budget ran out before the first run. */
+/**
+ * Whether a result checked nothing: its time budget ran out (or a stop came) before the first run,
+ * or a `--path` named no case as generated now (fast-check then runs nothing and calls it a pass).
+ */
 export function hadNoRuns(r: PropertyResult): boolean {
-  return r.passed && r.interrupted && r.runs === 0;
+  return r.passed && r.runs === 0;
 }
 
 /** Runs and commands (operations) per second of wall time, and commands per run (null without run lengths). */
@@ -21,7 +24,9 @@ export function resultLine(r: PropertyResult): string {
   const name = `${r.property} [${r.layer}${spread}${r.variant ? ` vs ${r.variant}` : ''}]`;
   const { runsPerSec, commandsPerSec } = rates(r);
   const verdict = hadNoRuns(r)
-    ? 'NO RUNS (stopped before the first run: time budget ran out, or interrupted)'
+    ? r.interrupted
+      ? 'NO RUNS (stopped before the first run: time budget ran out, or interrupted)'
+      : 'NO RUNS (the seed and --path name no case as generated now: nothing was checked; replay a failure file instead)'
     : r.passed
       ? r.interrupted
         ? 'PASS (stopped early: time budget reached or interrupted)'
@@ -38,16 +43,21 @@ export function resultLine(r: PropertyResult): string {
   return `${name.padEnd(42)} runs ${String(r.runs).padStart(6)}  seed ${String(r.seed).padStart(11)}  ${(r.wallMs / 1000).toFixed(1).padStart(6)} s  ${runsPerSec.toFixed(1).padStart(8)} runs/s${lengths}  ${verdict}${voids}`;
 }
 
-/** The shrunk counterexample and what it takes to see it again. */
-export function failureDetails(r: PropertyResult): string {
+/**
+ * The shrunk counterexample and what it takes to see it again: by default the `properties` command
+ * that runs the same case (with its `--target`, where it ran against one); `sameCase` replaces it.
+ */
+export function failureDetails(r: PropertyResult, sameCase?: string): string {
   const steps = (r.counterexample ?? []).map((s, i) => `    ${i + 1}. ${s}`).join('\n');
   return [
     `  error: ${r.error}`,
     `  shrunk counterexample (${r.counterexample?.length ?? 0} commands, after ${r.shrinks} shrinks):`,
     steps,
     `  seed ${r.seed}, path "${r.path}", commands replay path "${r.commandsReplayPath ?? ''}"`,
-    `  the same case: npm run properties -- --seed=${r.seed} --path ${r.path} --layer ${r.layer} --property ${r.property}` +
-      `${r.commandsReplayPath ? ` --commands-path ${r.commandsReplayPath}` : ''} --max-commands ${r.constraints.maxCommands}` +
-      `${r.variant ? ` --against ${r.variant}` : ''} --no-regressions`,
+    sameCase !== undefined
+      ? `  the same case: ${sameCase}`
+      : `  the same case: npm run properties -- --seed=${r.seed} --path ${r.path} --layer ${r.layer} --property ${r.property}` +
+        `${r.commandsReplayPath ? ` --commands-path ${r.commandsReplayPath}` : ''} --max-commands ${r.constraints.maxCommands}` +
+        `${r.variant ? ` --against ${r.variant}` : ''}${r.targets?.length ? ` --target ${r.targets.join(',')}` : ''} --no-regressions`,
   ].join('\n');
 }

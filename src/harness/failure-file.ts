@@ -2,15 +2,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-/** Version of the failure-file schema this code writes and reads. */
-export const FAILURE_FILE_VERSION = 1;
+/**
+ * Version of the failure-file schema this code writes. Version 1 files (no `target`) are read too,
+ * as cases found on the suite's own servers.
+ */
+export const FAILURE_FILE_VERSION = 2;
+const READABLE_VERSIONS: readonly number[] = [1, 2];
 
 /**
  * Everything needed to run a failing case again: written when a property fails, read by replay.
  * Plain JSON; `version` says which schema.
  */
 export interface FailureFile {
-  readonly version: typeof FAILURE_FILE_VERSION;
+  readonly version: 1 | 2;
   readonly property: string;
   readonly layer: 'live' | 'simulated';
   /** The known-broken variant the run was against, if any. */
@@ -19,16 +23,27 @@ export interface FailureFile {
   readonly seed: number;
   readonly path: string;
   readonly commandsReplayPath: string | null;
-  /** The shrunk counterexample as readable steps. */
+  /**
+   * The shrunk counterexample as readable steps: the commands (or the parallel program's lines)
+   * that failed. Replay runs these steps, not what the seed and path generate today.
+   */
   readonly counterexample: readonly string[];
+  /**
+   * Where the case ran: the `--target` servers (host:port, as given), or null for the suite's own
+   * servers (live) or the simulated network. Replay runs it there again. Absent in version 1 files.
+   */
+  readonly target?: readonly string[] | null;
+  /** The @grpc/grpc-js release the client stack ran on (absent in version 1 files). */
+  readonly grpcJsVersion?: string | null;
   readonly error: string;
   readonly options: { readonly maxCommands: number; readonly addresses: number };
   readonly commit: string | null;
   readonly createdAt: string;
   /**
    * sha256 of the fields that name the case (property, layer, variant, seed, path, commands
-   * replay path, counterexample, options), written with the file: an edited field is reported as
-   * an edit, not blamed on changed generators. Files without it are read as before.
+   * replay path, counterexample, options, and from version 2 the target), written with the file:
+   * an edited field is reported as an edit, not blamed on changed generators. Files without it
+   * are read as before.
    */
   readonly digest?: string;
 }
@@ -85,6 +100,7 @@ export function failureDigest(f: FailureFile): string {
     f.counterexample,
     f.options.maxCommands,
     f.options.addresses,
+    ...(f.version >= 2 ? [f.target ?? null] : []),
   ];
   return createHash('sha256').update(JSON.stringify(named)).digest('hex');
 }
@@ -117,11 +133,11 @@ function validateFailure(file: string, data: unknown): FailureFile {
   };
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return bad('not a failure file (expected a JSON object)');
   const d = data as Record<string, unknown>;
-  if (d.version !== FAILURE_FILE_VERSION) {
+  if (!READABLE_VERSIONS.includes(d.version as number)) {
     throw new FailureFileError(
       'ERR_FAILURE_FILE_VERSION',
       file,
-      `schema version ${JSON.stringify(d.version)} is not one this tool knows (it reads version ${FAILURE_FILE_VERSION})`,
+      `schema version ${JSON.stringify(d.version)} is not one this tool knows (it reads versions ${READABLE_VERSIONS.join(' and ')})`,
     );
   }
   const need = (key: string, type: 'string' | 'number'): void => {
@@ -143,6 +159,16 @@ function validateFailure(file: string, data: unknown): FailureFile {
   if (d.commandsReplayPath !== null && typeof d.commandsReplayPath !== 'string')
     bad('field "commandsReplayPath" must be a string or null');
   if (d.variant !== null && typeof d.variant !== 'string') bad('field "variant" must be a string or null');
+  if (
+    d.target !== undefined &&
+    d.target !== null &&
+    !(Array.isArray(d.target) && d.target.length > 0 && d.target.every((t) => typeof t === 'string' && t.length > 0))
+  ) {
+    bad('field "target" must be null (the suite\'s own servers) or a non-empty list of "host:port" strings');
+  }
+  if (d.target != null && d.layer !== 'live') bad('field "target" needs "layer": "live" (a target is a live server)');
+  if (d.grpcJsVersion !== undefined && d.grpcJsVersion !== null && typeof d.grpcJsVersion !== 'string')
+    bad('field "grpcJsVersion" must be a string or null');
   const L = FAILURE_FILE_LIMITS;
   const integerIn = (name: string, value: unknown, range: { min: number; max: number }): void => {
     if (!Number.isInteger(value) || (value as number) < range.min || (value as number) > range.max) {
@@ -168,7 +194,7 @@ function validateFailure(file: string, data: unknown): FailureFile {
     throw new FailureFileError(
       'ERR_FAILURE_FILE_EDITED',
       file,
-      'was edited after it was written: its property, layer, variant, seed, path, commandsReplayPath, counterexample or options ' +
+      'was edited after it was written: its property, layer, variant, seed, path, commandsReplayPath, counterexample, options or target ' +
         'no longer match its "digest"; restore it from the run\'s artifacts, or delete "digest" to replay the edited case anyway',
     );
   }

@@ -17,13 +17,14 @@ export interface ServerProcess {
 }
 
 /**
- * Starts `npm run serve` on a free port in a child process and resolves with its address. The
+ * Starts `npm run serve` on a free port in a child process (with `extraArgs`, like
+ * `['--record-twice']`) and resolves with its address. The
  * child holds an IPC channel to this process and exits when it closes, so it cannot outlive this
  * process even if this one is killed outright (SIGKILL) and never gets to call `stop`.
  */
-export function startServerProcess(): Promise<ServerProcess> {
+export function startServerProcess(extraArgs: readonly string[] = []): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', SERVE, '--port', '0'], {
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', SERVE, '--port', '0', ...extraArgs], {
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
     // The channel must not keep this process alive by itself; the child's exit closes it.

@@ -47,6 +47,12 @@ export interface TestServerOptions {
   maxConnectionAgeMs?: number;
   /** After that GOAWAY, how long calls in flight may run before the connection is dropped; default unlimited. */
   maxConnectionAgeGraceMs?: number;
+  /**
+   * Misbehave as a foreign server with a bug might: record every request id twice in the ledger
+   * (as if each request had run twice). Default false. For testing the suite's `--target` path:
+   * a correct suite must report such a server as failing.
+   */
+  recordTwice?: boolean;
 }
 
 /**
@@ -84,6 +90,7 @@ export class TestServer {
   readonly tls: boolean;
   readonly #health: HealthImplementation;
   readonly #maxDelayMs: number;
+  readonly #recordTwice: boolean;
   readonly #grpcOptions: grpc.ServerOptions;
   #readsPaused = false;
   readonly #sockets = new Set<net.Socket>();
@@ -101,6 +108,7 @@ export class TestServer {
     this.#port = options.port ?? 0;
     this.tls = options.tls ?? false;
     this.#maxDelayMs = options.maxDelayMs ?? 60_000;
+    this.#recordTwice = options.recordTwice ?? false;
     this.#grpcOptions = {
       ...PERMIT_CLIENT_KEEPALIVE,
       ...(options.maxConcurrentStreams === undefined ? {} : { 'grpc.max_concurrent_streams': options.maxConcurrentStreams }),
@@ -304,6 +312,7 @@ export class TestServer {
     return {
       Call: (call: grpc.ServerUnaryCall<CallRequestMessage, CallResponseMessage>, callback) => {
         const req = call.request;
+        if (this.#recordTwice) this.ledger.recordRequest(req.requestId);
         const timesSeen = this.ledger.recordRequest(req.requestId);
         if (req.failCode > MAX_STATUS_CODE) {
           callback({
