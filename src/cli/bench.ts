@@ -9,6 +9,12 @@ import { checkOnWorkers, defaultWorkers, PropertyWorkers } from '../../propertie
 import { PoolClient } from '../client/pool-client.js';
 import { CHART_PERCENTILES, percentileChartSvg } from '../harness/latency-chart.js';
 import { timeEtcdHistories } from '../harness/linearizability/time-etcd-histories.js';
+import {
+  type KvTiming,
+  kvTimingLines,
+  PORCUPINE_KV_FIGURES,
+  timeKvHistories,
+} from '../harness/linearizability/time-kv-histories.js';
 import { checkOutputFile, OutputPathError, writeFileAtomic } from '../harness/reports.js';
 import { type ServerProcess, startServerProcess } from '../harness/server-process.js';
 import { startTsWorker } from '../harness/ts-worker.js';
@@ -36,7 +42,9 @@ Starts a test server in its own process and measures, side by side in one run:
   - commands/s and runs/s of each property on each layer at a fixed seed, as one stream in this
     process and spread over worker processes (as properties and fuzz run them), beside the same
     fast-check runner over a trivial in-memory pool on one thread (the harness ceiling);
-  - the linearizability checker on the 102 Jepsen etcd histories of test-data/porcupine-etcd.
+  - the linearizability checker on the 102 Jepsen etcd histories of test-data/porcupine-etcd, and
+    on Porcupine's six key-value histories of test-data/porcupine-kv (median of runs, per file,
+    beside what Porcupine states for the same file).
 
   --quick       short rounds (under a minute)
   --json FILE   the figures as JSON, and an SVG chart of the latency distribution (pooled vs
@@ -219,6 +227,7 @@ interface BenchFigures {
     workers: number;
   }>;
   checker?: { files: number; agree: number; totalMs: number } | { error: string };
+  kvChecker?: { histories: KvTiming[]; porcupine: string } | { error: string };
 }
 
 /**
@@ -404,8 +413,19 @@ async function measure(
     (error: unknown) => ({ error: String(error) }),
   );
   figures.checker = 'error' in etcd ? { error: etcd.error } : { files: etcd.files, agree: etcd.agree, totalMs: etcd.totalMs };
+  console.log("linearizability checker on Porcupine's six key-value histories ...");
+  figures.kvChecker = await kvCheckerFigures(quick ? 3 : 10);
 
-  return { ...figures, metricsCost, propertyLayers, checker: figures.checker, chartHistograms };
+  return { ...figures, metricsCost, propertyLayers, checker: figures.checker, kvChecker: figures.kvChecker, chartHistograms };
+}
+
+/** The checker on test-data/porcupine-kv, each file `runs` times at default options. */
+async function kvCheckerFigures(runs: number): Promise<NonNullable<BenchFigures['kvChecker']>> {
+  const dir = fileURLToPath(new URL('../../test-data/porcupine-kv', import.meta.url));
+  return timeKvHistories(dir, runs).then(
+    (histories) => ({ histories, porcupine: PORCUPINE_KV_FIGURES }),
+    (error: unknown) => ({ error: String(error) }),
+  );
 }
 
 function machine() {
@@ -463,4 +483,7 @@ function printTables(f: Required<BenchFigures>): void {
       ? `\nlinearizability checker on Jepsen etcd histories: not measured (${c.error})`
       : `\nlinearizability checker: ${c.files} Jepsen etcd histories in ${n(c.totalMs, 0)} ms, ${c.agree}/${c.files} verdicts agree (Porcupine, Go: about 320 ms on a like machine)`,
   );
+  const kv = f.kvChecker;
+  if ('error' in kv) console.log(`\nlinearizability checker on Porcupine's key-value histories: not measured (${kv.error})`);
+  else console.log(`\n${kvTimingLines(kv.histories).join('\n')}`);
 }
