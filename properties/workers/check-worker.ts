@@ -10,8 +10,10 @@ if (!process.send) throw new Error('check-worker.ts runs as a worker process wit
 // A Ctrl-C reaches the whole process group: the main process decides when a worker stops.
 process.on('SIGINT', () => {});
 process.on('SIGTERM', () => {});
-// The main process is gone (or closed the pool): nothing is left to report to.
+// The main process is gone (or closed the pool): nothing is left to report to. It may have gone
+// while this process was still loading, before the handler was in: then exit at once.
 process.on('disconnect', () => process.exit(0));
+if (!process.connected) process.exit(0);
 // A reply sent as the main process exits (it stopped on another stream's error) fails with EPIPE
 // on the IPC channel: nothing is left to report to either, and no stack trace to print.
 process.on('error', (error: NodeJS.ErrnoException) => {

@@ -196,6 +196,9 @@ export class PropertyWorkers {
     this.#closed = true;
     await Promise.all(
       this.#slots.map(async (s) => {
+        // Held until it has exited: with the handle unref'd, a main process with nothing else to do
+        // ended (exit 0) between the SIGKILL and the child's 'exit' event, before writing its reports.
+        s.child.ref();
         if (s.child.connected) s.child.disconnect();
         const killer = setTimeout(() => s.child.kill('SIGKILL'), CLOSE_GRACE_MS);
         await s.exited;
@@ -225,6 +228,10 @@ export class PropertyWorkers {
       cwd: ROOT,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
+      // A process group of its own: a terminal's Ctrl-C signals the whole foreground group, and a
+      // worker still loading (before its SIGINT handler is installed) would die of it. The main
+      // process decides when workers stop; if it dies, the IPC channel closes and they exit.
+      detached: true,
     });
     // A process that could not be spawned emits 'error' and never 'exit'.
     const exited = new Promise<void>((resolve) => {

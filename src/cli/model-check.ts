@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import { type ModelCheckReport, modelCheck, replayTrail, type SizeReport } from '../../properties/explore/model-check.js';
 import { readTrailFile, TrailFileError, writeTrailFile } from '../../properties/explore/trail-file.js';
 import { describeProgram, programSize } from '../../properties/parallel/program.js';
@@ -6,6 +5,7 @@ import type { Stack } from '../../properties/stack.js';
 import { findVariant, VARIANTS, variantStack } from '../../properties/variants/index.js';
 import { modelCheckOnWorkers } from '../../properties/workers/model-check-workers.js';
 import { defaultWorkers, PropertyWorkers } from '../../properties/workers/worker-pool.js';
+import { writeFileAtomic } from '../harness/reports.js';
 import { UsageError } from './cli-errors.js';
 import { EXIT, exitCodesHelp } from './exit-codes.js';
 import { parseDuration, parseInteger, parseOptions } from './parse-options.js';
@@ -137,11 +137,14 @@ runMain(
         });
     await workers?.close();
     printReport(report, maxCommands, stop.reason);
-    if (values.json)
-      await writeFile(
+    if (values.json) {
+      // "interrupted" names what stopped the run (SIGINT, SIGTERM, EPIPE), as the other CLIs' reports do.
+      const interrupted = stop.reason ?? null;
+      await writeFileAtomic(
         values.json,
-        `${JSON.stringify({ against: variant?.name ?? null, maxCommands, clients, addresses, ...report }, null, 2)}\n`,
+        `${JSON.stringify({ against: variant?.name ?? null, maxCommands, clients, addresses, ...report, interrupted }, null, 2)}\n`,
       );
+    }
     if (!report.failure) return EXIT.passed;
     const f = report.failure;
     const file = await writeTrailFile(values['failures-dir'], {

@@ -5,6 +5,12 @@ import { STOP_EXIT, StopSignal } from './stop-signal.js';
 /** How long a stopped run may take to write its partial results and clean up before it is cut short. */
 const STOP_GRACE_MS = 10_000;
 
+/**
+ * Signals this soon after the first are copies of it, not a second Ctrl-C: a terminal's Ctrl-C and
+ * `timeout` signal the whole process group, and `npm run` relays the signal to its child again.
+ */
+export const SAME_SIGNAL_WINDOW_MS = 1_000;
+
 export interface RunMainOptions {
   /**
    * Turn SIGINT/SIGTERM into a `StopSignal` the main loop watches (default false: the signal ends
@@ -42,13 +48,20 @@ export function runMain(main: (stop: StopSignal) => Promise<number>, options: Ru
     });
   }
   if (options.stoppable) {
+    let firstSignalAt: number | undefined;
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.on(signal, () => {
+        const now = performance.now();
         if (stop.stopped) {
+          // Copies of the first signal (the terminal signals the whole group; npm relays it again)
+          // arrive within milliseconds: only a later, deliberate one means "exit now".
+          if (firstSignalAt !== undefined && now - firstSignalAt < SAME_SIGNAL_WINDOW_MS) return;
           void exitNow(STOP_EXIT[signal]);
           return;
         }
+        firstSignalAt = now;
         stop.trigger(signal);
+        if (signal === 'SIGINT') process.stderr.write('stopping: writing what was found (Ctrl-C again to exit at once)\n');
         setTimeout(() => void exitNow(STOP_EXIT[signal]), STOP_GRACE_MS).unref();
       });
     }

@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, rmSync } from 'node:fs';
 import { access, mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -47,16 +47,31 @@ export function junitXml(suite: string, cases: readonly JUnitCase[], options: JU
   );
 }
 
+/** Temp files being written right now: removed if the process exits before their rename. */
+const tempsInFlight = new Set<string>();
+let removeTempsOnExit = false;
+
 /** Writes `text` to `file` atomically (temp file + rename), creating its folder; leaves no temp file behind. */
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
   await mkdir(path.dirname(path.resolve(file)), { recursive: true });
   const temp = `${file}.${process.pid}.tmp`;
+  if (!removeTempsOnExit) {
+    removeTempsOnExit = true;
+    // A process that exits mid-write (a deliberate second Ctrl-C, an error elsewhere) must not leave
+    // a half-written temp file: 'exit' handlers run synchronously, so the removal is too.
+    process.on('exit', () => {
+      for (const t of tempsInFlight) rmSync(t, { force: true });
+    });
+  }
+  tempsInFlight.add(temp);
   try {
     await writeFile(temp, text);
     await rename(temp, file);
   } catch (error) {
     await unlink(temp).catch(() => {});
     throw error;
+  } finally {
+    tempsInFlight.delete(temp);
   }
 }
 
