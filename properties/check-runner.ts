@@ -77,6 +77,8 @@ export interface PropertyResult {
   readonly commandCounts?: Readonly<Record<string, number>>;
   /** Worker processes the runs were spread over, in streams of their own seeds (absent: one stream, in process). */
   readonly workers?: number;
+  /** The failing run's history as its order of events (`historyLines`), where the property records one. */
+  readonly failingHistory?: readonly string[];
   /** The `--target` servers the runs went to (absent: the suite's own servers or the simulated network). */
   readonly targets?: readonly string[];
 }

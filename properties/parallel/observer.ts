@@ -172,3 +172,17 @@ function afterATurn(activity: Activity, fn: () => void): void {
     activity.end();
   });
 }
+
+/**
+ * The history of a run as its order of events, one line each (`invoke c1 call(0)`, `return c1
+ * call(0) -> ok`), without times or ids: two runs of one program on one schedule give the same lines.
+ * Events at equal times keep the order in which operations were recorded.
+ */
+export function historyLines(ops: readonly OpRecord[]): string[] {
+  const name = (o: OpRecord) => `${o.client} ${o.f}(${o.i ?? ''})`;
+  const events = ops.flatMap((o, k) => [
+    { at: o.call, k, line: `invoke ${name(o)}` },
+    ...(o.ret === undefined ? [] : [{ at: o.ret, k, line: `return ${name(o)} -> ${o.outcome}` }]),
+  ]);
+  return events.sort((a, b) => a.at - b.at || a.k - b.k).map((e) => e.line);
+}

@@ -20,6 +20,7 @@ import {
   checkRequestsOnServers,
 } from './end-checks.js';
 import { type PoolOperation, toOperations } from './history-ops.js';
+import { historyLines } from './observer.js';
 import { ParallelRun } from './parallel-run.js';
 import { describeProgram, type Program, programArbitrary, programSize } from './program.js';
 import { parseProgram } from './program-text.js';
@@ -52,6 +53,7 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
   const voidRuns: string[] = [];
   let runNo = 0;
   let lastCase = '';
+  let failingHistory: string[] | undefined;
   const property = fc.asyncProperty(
     c.scheduler === 'pct' ? pctScheduler({ depth: 3 }) : fc.scheduler(),
     c.steps
@@ -88,8 +90,12 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
           await backend.dispose();
         },
       ).catch((error: unknown) => {
+        // The last run to fail is the shrunk counterexample's: its history goes into the result.
+        if (!(error instanceof HarnessFailure)) {
+          failingHistory = historyLines(run.ops);
+          throw error;
+        }
         // The run says nothing about the pool: set aside (fast-check counts it skipped), and counted.
-        if (!(error instanceof HarnessFailure)) throw error;
         voidRuns.push(error.message);
         fc.pre(false);
       });
@@ -110,6 +116,7 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
   return {
     ...result,
     ...(timeline ? { timelineHtml: timeline } : {}),
+    ...(!result.passed && failingHistory ? { failingHistory } : {}),
     runLengths: runLengths(sizes),
     commandCounts: counts,
     voidRuns: { count: voidRuns.length, first: voidRuns[0] ?? null },
