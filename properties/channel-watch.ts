@@ -1,8 +1,8 @@
-import * as grpc from '@grpc/grpc-js';
 import type { Scheduler } from 'fast-check';
 import type { History } from '../src/harness/history.js';
 import type { Connector } from '../src/pool/connector.js';
 import { type GrpcConnection, GrpcConnector } from '../src/pool/grpc-connector.js';
+import { grpcJs } from '../src/pool/grpc-js-release.js';
 import type { Activity } from './parallel/activity.js';
 import { FAST_RECONNECT, scheduledConnector } from './scheduled-connector.js';
 
@@ -53,10 +53,12 @@ export class ChannelWatch {
   changed(address: string): Promise<void> {
     const channel = this.#latest.get(address)?.client.getChannel();
     const state = channel?.getConnectivityState(false);
-    if (!channel || state === undefined || state === grpc.connectivityState.SHUTDOWN) {
+    // The release under test's own enum (the values are the same in every release).
+    const { connectivityState } = grpcJs();
+    if (!channel || state === undefined || state === connectivityState.SHUTDOWN) {
       return new Promise((resolve) => setTimeout(resolve, SETTLED_WAIT_MS));
     }
-    const waiting = state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.CONNECTING;
+    const waiting = state === connectivityState.TRANSIENT_FAILURE || state === connectivityState.CONNECTING;
     const deadline = Date.now() + (waiting ? BACKOFF_WAIT_MS : SETTLED_WAIT_MS);
     return new Promise((resolve) => channel.watchConnectivityState(state, deadline, () => resolve()));
   }

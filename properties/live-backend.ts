@@ -3,6 +3,7 @@ import { FaultProxy, type FaultProxyStats } from '../src/faults/fault-proxy.js';
 import type { ToxicSpec } from '../src/faults/toxics.js';
 import type { History } from '../src/harness/history.js';
 import type { GrpcConnector } from '../src/pool/grpc-connector.js';
+import { assertClientApis } from '../src/pool/grpc-js-release.js';
 import { LedgerWaitTimeoutError } from '../src/server/errors.js';
 import { TestServer } from '../src/server/test-server.js';
 import type { Backend } from './backend.js';
@@ -40,6 +41,8 @@ export class LiveBackend implements Backend {
   }
 
   static async start(count: number, options: { networkFaults?: boolean } = {}): Promise<LiveBackend> {
+    // A release under test without an API the client stack calls cannot run it: a set-up failure.
+    assertClientApis();
     const servers: TestServer[] = [];
     const proxies: FaultProxy[] = [];
     try {

@@ -1,9 +1,11 @@
-import * as grpc from '@grpc/grpc-js';
+// The observer connections run on the servers' pinned grpc-js, never on the release under test.
+
 import type { Scheduler } from 'fast-check';
+import * as grpc from 'grpc-js-server';
 import type { History } from '../src/harness/history.js';
 import type { GrpcConnector } from '../src/pool/grpc-connector.js';
 import { normaliseAddress } from '../src/pool/pool-key.js';
-import { type LedgerResponseMessage, type LoadTestClient, loadTestProto } from '../src/proto/load-test-proto.js';
+import { type LedgerResponseMessage, type LoadTestClient, loadTestClientClass } from '../src/proto/load-test-proto.js';
 import type { Backend } from './backend.js';
 import { ChannelWatch } from './channel-watch.js';
 import type { Activity } from './parallel/activity.js';
@@ -39,7 +41,7 @@ export class TargetBackend implements Backend {
 
   /** Connects an observer to each target and checks it answers GetLedger; throws `TargetError`. */
   static async connect(targets: readonly string[]): Promise<TargetBackend> {
-    const { Client } = loadTestProto();
+    const Client = loadTestClientClass(grpc);
     const addresses = targets.map((t) => {
       try {
         return normaliseAddress(t);

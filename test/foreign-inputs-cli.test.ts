@@ -129,7 +129,7 @@ describe('replay tells a fixed bug from a stale file', () => {
 });
 
 describe('environment errors are exit 3, never a shrunk counterexample', () => {
-  it('an @grpc/grpc-js without Server.createConnectionInjector stops the live layer at once with exit 3', async () => {
+  it("the servers' grpc-js without Server.createConnectionInjector stops the live layer at once with exit 3", async () => {
     const failures = path.join(dir, 'env-failures');
     const hook = path.join(ROOT, 'test', 'fixtures', 'grpc-js-without-injector.mjs');
     const r = await runCli(

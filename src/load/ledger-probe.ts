@@ -1,5 +1,6 @@
-import * as grpc from '@grpc/grpc-js';
-import { loadTestProto } from '../proto/load-test-proto.js';
+// The observer reads the ledger on the servers' pinned grpc-js, not on the release under test.
+import * as grpc from 'grpc-js-server';
+import { loadTestClientClass } from '../proto/load-test-proto.js';
 import type { SeenId } from './reconcile-ids.js';
 
 /**
@@ -7,7 +8,7 @@ import type { SeenId } from './reconcile-ids.js';
  * reached the server, observed on its side. Uses a channel of its own, closed before it resolves.
  */
 export function readServerLedger(address: string, idPrefix: string, deadlineMs = 5_000): Promise<SeenId[]> {
-  const { Client } = loadTestProto();
+  const Client = loadTestClientClass(grpc);
   const client = new Client(address, grpc.credentials.createInsecure(), {
     'grpc.use_local_subchannel_pool': 1,
     // One entry per request: a long run's ledger is larger than the default 4 MB.

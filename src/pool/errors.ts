@@ -1,5 +1,3 @@
-import { status as grpcStatus } from '@grpc/grpc-js';
-
 /** Base class of every error the pool and its connector raise; `code` is stable and machine-readable. */
 export class PoolError extends Error {
   readonly code: string;
@@ -56,7 +54,31 @@ export class GrpcStatusError extends PoolError {
   }
 }
 
-/** The name grpc-js gives a status code (`14` -> `UNAVAILABLE`); `UNKNOWN` for a code it does not know. */
+/**
+ * gRPC status codes by number, as the gRPC spec (doc/statuscodes.md) names them. Kept here rather
+ * than read from grpc-js: the client stack may run on any release, and the names never change.
+ */
+const STATUS_NAMES: readonly string[] = [
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
+];
+
+/** The name of a gRPC status code (`14` -> `UNAVAILABLE`); `UNKNOWN` for a code it does not know. */
 export function statusName(code: number): string {
-  return (grpcStatus as unknown as Record<number, string | undefined>)[code] ?? 'UNKNOWN';
+  return STATUS_NAMES[code] ?? 'UNKNOWN';
 }

@@ -1,8 +1,9 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { type CallResponseMessage, type LoadTestClient, loadTestProto } from '../proto/load-test-proto.js';
 import type { Connection, Connector, ConnectTarget, HealthStatus, UnaryReply, UnaryRequest } from './connector.js';
 import { GrpcStatusError, InvalidOptionsError } from './errors.js';
+import { grpcJs } from './grpc-js-release.js';
 import { type ChannelOptionValues, canonicalChannelOptions } from './pool-key.js';
 
 /** A connection made by `GrpcConnector`: one grpc-js channel shared by the service and health stubs. */
@@ -56,7 +57,10 @@ export const KEEPALIVE_DEFAULTS = Object.freeze({
 
 let HealthClientCtor: HealthClientConstructor | undefined;
 function healthClientCtor(): HealthClientConstructor {
-  HealthClientCtor ??= grpc.makeClientConstructor(healthService, 'grpc.health.v1.Health') as unknown as HealthClientConstructor;
+  HealthClientCtor ??= grpcJs().makeClientConstructor(
+    healthService as unknown as grpc.ServiceDefinition,
+    'grpc.health.v1.Health',
+  ) as unknown as HealthClientConstructor;
   return HealthClientCtor;
 }
 
@@ -123,7 +127,7 @@ export class GrpcConnector implements Connector<GrpcConnection> {
 
   async connect(target: ConnectTarget): Promise<GrpcConnection> {
     const { Client } = loadTestProto();
-    const credentials = target.credentials ?? grpc.credentials.createInsecure();
+    const credentials = target.credentials ?? grpcJs().credentials.createInsecure();
     const client = new Client(target.address, credentials, {
       ...this.#defaults,
       ...target.channelOptions,
@@ -147,14 +151,14 @@ export class GrpcConnector implements Connector<GrpcConnection> {
     // it waits, bounded, for the attempt to end one way or the other.
     const deadline = Date.now() + CLOSE_CONNECT_WAIT_MS;
     while (
-      channel.getConnectivityState(false) === grpc.connectivityState.CONNECTING &&
+      channel.getConnectivityState(false) === grpcJs().connectivityState.CONNECTING &&
       pendingSessions(localSubchannels(channel)).length === 0 &&
       Date.now() < deadline
     ) {
       // The session appears without a state change: look again every CONNECT_RECHECK_MS.
       const wakeAt = Math.min(deadline, Date.now() + CONNECT_RECHECK_MS);
       await new Promise<void>((resolve) =>
-        channel.watchConnectivityState(grpc.connectivityState.CONNECTING, wakeAt, () => resolve()),
+        channel.watchConnectivityState(grpcJs().connectivityState.CONNECTING, wakeAt, () => resolve()),
       );
     }
     const subchannels = localSubchannels(channel);
@@ -185,7 +189,7 @@ export class GrpcConnector implements Connector<GrpcConnection> {
           delayMs: request.delayMs ?? 0,
           failCode: request.failCode ?? 0,
         },
-        new grpc.Metadata(),
+        new (grpcJs().Metadata)(),
         { deadline: Date.now() + deadlineMs },
         (error, response) => {
           // grpc-js answers with either an error or a response.
@@ -200,7 +204,7 @@ export class GrpcConnector implements Connector<GrpcConnection> {
     return new Promise((resolve, reject) => {
       connection.healthClient.Check(
         { service },
-        new grpc.Metadata(),
+        new (grpcJs().Metadata)(),
         { deadline: Date.now() + deadlineMs },
         (error, response) => {
           if (error) reject(new GrpcStatusError(error.code, error.details, 'Health.Check'));
@@ -218,12 +222,28 @@ interface InternalSession {
   ping(callback: (error: Error | null) => void): boolean;
 }
 
+/**
+ * What the connector reads of a grpc-js subchannel. Two shapes: from 1.9 on (transport.ts), a
+ * connection attempt's session sits on `connector` and a READY one's on `transport`; in 1.8, the
+ * subchannel holds its one session itself (`session`), connecting or READY as its
+ * `connectivityState` says.
+ */
 interface InternalSubchannel {
   stopBackoff?: () => void;
-  /** The transport of a READY subchannel. */
+  /** The transport of a READY subchannel (1.9 on). */
   transport?: { session?: InternalSession } | null;
-  /** Holds the HTTP/2 session of an attempt waiting for the server's SETTINGS. */
+  /** Holds the HTTP/2 session of an attempt waiting for the server's SETTINGS (1.9 on). */
   connector?: { session?: InternalSession | null };
+  /** The subchannel's HTTP/2 session, connecting or READY (1.8). */
+  session?: InternalSession | null;
+  /** ConnectivityState of the subchannel (1.8: tells what its `session` is). */
+  connectivityState?: number;
+}
+
+/** The session of a 1.8 subchannel (no `connector` field) when it is in `state`. */
+function ownSession(s: InternalSubchannel, state: 'CONNECTING' | 'READY'): InternalSession | undefined {
+  if (s.connector !== undefined || !s.session || s.session.destroyed) return undefined;
+  return s.connectivityState === grpcJs().connectivityState[state] ? s.session : undefined;
 }
 
 /**
@@ -243,15 +263,24 @@ function localSubchannels(channel: unknown): InternalSubchannel[] {
 
 /**
  * Sessions of connection attempts that reached HTTP/2 but have no answer yet (grpc-js internals:
- * `Http2SubchannelConnector.session`; the handshake black-hole tests fail if they move).
+ * `Http2SubchannelConnector.session`, in 1.8 the CONNECTING subchannel's own `session`; the
+ * handshake black-hole tests fail if they move).
  */
 function pendingSessions(subchannels: InternalSubchannel[]): InternalSession[] {
-  return subchannels.flatMap((s) => (s.connector?.session && !s.connector.session.destroyed ? [s.connector.session] : []));
+  return subchannels.flatMap((s) => {
+    if (s.connector?.session && !s.connector.session.destroyed) return [s.connector.session];
+    const own = ownSession(s, 'CONNECTING');
+    return own ? [own] : [];
+  });
 }
 
-/** Sessions of READY transports (grpc-js internals: `Http2Transport.session`). */
+/** Sessions of READY transports (grpc-js internals: `Http2Transport.session`; 1.8: a READY subchannel's `session`). */
 function readySessions(subchannels: InternalSubchannel[]): InternalSession[] {
-  return subchannels.flatMap((s) => (s.transport?.session && !s.transport.session.destroyed ? [s.transport.session] : []));
+  return subchannels.flatMap((s) => {
+    if (s.transport?.session && !s.transport.session.destroyed) return [s.transport.session];
+    const own = ownSession(s, 'READY');
+    return own ? [own] : [];
+  });
 }
 
 /** Resolves true if `session` does not answer a ping within `timeoutMs` (or cannot send one). */

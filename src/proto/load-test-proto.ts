@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { grpcJs } from '../pool/grpc-js-release.js';
 
 /** Absolute path of the load-test service definition. */
 export const LOAD_TEST_PROTO_PATH = fileURLToPath(new URL('../../proto/loadtest.proto', import.meta.url));
@@ -72,22 +73,43 @@ interface LoadedProto {
   Client: LoadTestClientConstructor;
 }
 
-let loaded: LoadedProto | undefined;
+/** What building a client class needs of a grpc-js module (any release, the servers' copy too). */
+export interface ClientFactory {
+  makeClientConstructor(methods: grpc.ServiceDefinition, serviceName: string): grpc.ServiceClientConstructor;
+}
 
-/** Loads proto/loadtest.proto once per process and returns its service definition and client class. */
-export function loadTestProto(): LoadedProto {
-  if (loaded) return loaded;
-  const definition = protoLoader.loadSync(LOAD_TEST_PROTO_PATH, {
+let service: grpc.ServiceDefinition | undefined;
+const clients = new WeakMap<ClientFactory, LoadTestClientConstructor>();
+
+/**
+ * The load-test service definition, loaded from proto/loadtest.proto once per process. Plain data
+ * (paths, serializers): any grpc-js release's server or client accepts it.
+ */
+export function loadTestService(): grpc.ServiceDefinition {
+  service ??= protoLoader.loadSync(LOAD_TEST_PROTO_PATH, {
     keepCase: false,
     longs: Number,
     enums: String,
     defaults: true,
     oneofs: true,
-  });
-  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-    loadtest: { v1: { LoadTest: grpc.ServiceClientConstructor } };
-  };
-  const ctor = pkg.loadtest.v1.LoadTest;
-  loaded = { service: ctor.service, Client: ctor as unknown as LoadTestClientConstructor };
-  return loaded;
+  })[LOAD_TEST_SERVICE_NAME] as unknown as grpc.ServiceDefinition;
+  return service;
+}
+
+/** The load-test client class built on `grpc` (one class per module, made on first use). */
+export function loadTestClientClass(grpc: ClientFactory): LoadTestClientConstructor {
+  let ctor = clients.get(grpc);
+  if (!ctor) {
+    ctor = grpc.makeClientConstructor(loadTestService(), 'LoadTest') as unknown as LoadTestClientConstructor;
+    clients.set(grpc, ctor);
+  }
+  return ctor;
+}
+
+/**
+ * The service definition and the client class of the client stack's @grpc/grpc-js (`grpcJs()`:
+ * the release under test). The servers and the observer build theirs on their own pinned copy.
+ */
+export function loadTestProto(): LoadedProto {
+  return { service: loadTestService(), Client: loadTestClientClass(grpcJs()) };
 }

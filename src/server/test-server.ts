@@ -2,15 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
+// The servers run on their own pinned copy of grpc-js (an npm alias), apart from the client stack's
+// release under test: any client release can then be checked against the same servers.
+import * as grpc from 'grpc-js-server';
 import {
   type CallRequestMessage,
   type CallResponseMessage,
   type LedgerRequestMessage,
   type LedgerResponseMessage,
   type LoadTestHandlers,
-  loadTestProto,
+  loadTestService,
 } from '../proto/load-test-proto.js';
 import { InvalidServerOptionsError, ServerStateError } from './errors.js';
 import { Ledger } from './ledger.js';
@@ -250,7 +252,7 @@ export class TestServer {
 
   async #listen(): Promise<void> {
     const grpcServer = new grpc.Server(this.#grpcOptions);
-    grpcServer.addService(loadTestProto().service, this.#handlers());
+    grpcServer.addService(loadTestService(), this.#handlers());
     this.#health.addToServer(grpcServer);
     const credentials = this.tls
       ? grpc.ServerCredentials.createSsl(null, [
