@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { grpcJsRelease } from '../src/pool/grpc-js-release.js';
 import { describeError, SetupFailure } from './outcomes.js';
 import type { BrokenVariant } from './variants/index.js';
 
@@ -66,6 +67,11 @@ export interface PropertyResult {
   readonly error: string | undefined;
   readonly shrinks: number;
   readonly fastCheckVersion: string;
+  /**
+   * The @grpc/grpc-js release the client stack ran on, read in the process that ran the check (a
+   * worker's own); the simulated layer never opens a channel, but the release is recorded all the same.
+   */
+  readonly grpcJs?: string;
   readonly constraints: { maxCommands: number; addresses: number; runs: number };
   /** Operations per generated run: mean, max, share of runs with none, the total run, and over how many runs. */
   readonly runLengths?: { mean: number; max: number; emptyShare: number; total: number; count: number };
@@ -166,6 +172,7 @@ export async function runCheck<T extends unknown[]>(
     error: failed ? describeError(details.errorInstance) : undefined,
     shrinks: details.numShrinks,
     fastCheckVersion: fc.__version,
+    grpcJs: grpcJsRelease(),
     constraints: o.shape,
     ...(c.targets?.length ? { targets: [...c.targets] } : {}),
   };

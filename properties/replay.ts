@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import fc from 'fast-check';
 import {
@@ -10,6 +9,7 @@ import {
   readFailureFile,
   writeFailureFile,
 } from '../src/harness/failure-file.js';
+import { grpcJsRelease } from '../src/pool/grpc-js-release.js';
 import { findProperty, PROPERTIES } from './catalog.js';
 import type { PropertyConstraints, PropertyResult } from './check-runner.js';
 import { ProgramTextError } from './parallel/program-text.js';
@@ -44,16 +44,19 @@ export function toFailureFile(result: PropertyResult): FailureFile {
     error: result.error ?? '',
     options: { maxCommands: result.constraints.maxCommands, addresses: result.constraints.addresses },
     target: result.targets?.length ? [...result.targets] : null,
-    grpcJsVersion: grpcJsVersion(),
+    grpcJsVersion: result.grpcJs ?? grpcJsVersion(),
     commit: currentCommit(),
     createdAt: new Date().toISOString(),
   };
 }
 
-/** The release of @grpc/grpc-js this process loads (the client stack's), or null if it cannot be read. */
+/**
+ * The @grpc/grpc-js release the client stack runs on in this process (`--grpc-js`, else the one
+ * package.json pins), or null if it cannot be loaded.
+ */
 export function grpcJsVersion(): string | null {
   try {
-    return (createRequire(import.meta.url)('@grpc/grpc-js/package.json') as { version: string }).version;
+    return grpcJsRelease();
   } catch {
     return null;
   }

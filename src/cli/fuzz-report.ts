@@ -25,6 +25,8 @@ export interface FuzzReport {
   readonly budgetMs: number;
   readonly elapsedMs: number;
   readonly layers: Layer[];
+  /** The @grpc/grpc-js release the client stack ran on (`--grpc-js`, else package.json's). Absent in older reports. */
+  readonly grpcJs?: string;
   /** Set (the signal's name, or EPIPE) when the run was stopped early: the report is partial. Absent in older reports. */
   readonly interrupted?: string | null;
   readonly totals: { readonly batches: number; readonly runs: number; readonly failures: number };

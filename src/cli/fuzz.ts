@@ -13,6 +13,7 @@ import { EnvironmentError, UsageError } from './cli-errors.js';
 import { exitCodesHelp } from './exit-codes.js';
 import { FuzzProgress } from './fuzz-progress.js';
 import type { BatchReport, FuzzReport } from './fuzz-report.js';
+import { GRPC_JS_HELP, releasesLine, selectGrpcJs } from './grpc-js-option.js';
 import { parseDuration, parseInteger, parseOptions, parseSeed, parseShard } from './parse-options.js';
 import { failureDetails, hadNoRuns, resultLine } from './property-output.js';
 import { runMain } from './run-main.js';
@@ -54,6 +55,7 @@ the base seed, until the budget is spent (never past it by more than one run).
   --out DIR           reports: fuzz-report.json and fuzz-junit.xml (default reports/fuzz;
                       with --shard i/n and n > 1: fuzz-report-shardIofN.json, fuzz-junit-shardIofN.xml)
   --failures-dir DIR  failure files (default failures/)
+${GRPC_JS_HELP}
   -h, --help          this text
 
 A batch whose time ran out before its first run is reported as "no runs", never as a failure.
@@ -75,6 +77,7 @@ runMain(
         against: { type: 'string' },
         out: { type: 'string', default: path.join('reports', 'fuzz') },
         'failures-dir': { type: 'string', default: 'failures' },
+        'grpc-js': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       { help: HELP },
@@ -104,9 +107,11 @@ runMain(
       ['--out', () => checkOutputFile(junitFile)],
       ['--failures-dir', () => checkOutputDir(values['failures-dir'])],
     ]);
+    // Before the workers start: they inherit the release through the environment.
+    const grpcJs = await selectGrpcJs(values['grpc-js']);
 
     console.log(
-      `fuzz seed ${seed}  shard ${shard.index}/${shard.count}  budget ${(budgetMs / 1000).toFixed(0)} s  layers ${layers.join(', ')}  max commands ${maxCommands}`,
+      `fuzz seed ${seed}  shard ${shard.index}/${shard.count}  budget ${(budgetMs / 1000).toFixed(0)} s  layers ${layers.join(', ')}  max commands ${maxCommands}${values['grpc-js'] ? `  ${releasesLine(grpcJs)}` : ''}`,
     );
     const started = performance.now();
     const elapsed = () => performance.now() - started;
@@ -197,6 +202,7 @@ runMain(
       budgetMs,
       elapsedMs: elapsed(),
       layers,
+      grpcJs,
       interrupted,
       totals: { batches: batches.length, runs, failures },
       batches,

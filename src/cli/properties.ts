@@ -8,6 +8,7 @@ import { checkOnWorkers, defaultWorkers, PropertyWorkers } from '../../propertie
 import { checkOutputDir, checkOutputFile, OutputPathError, writeFileAtomic } from '../harness/reports.js';
 import { EnvironmentError, UsageError } from './cli-errors.js';
 import { exitCodesHelp } from './exit-codes.js';
+import { GRPC_JS_HELP, releasesLine, selectGrpcJs } from './grpc-js-option.js';
 import { parseDuration, parseInteger, parseOptions, parseSeed } from './parse-options.js';
 import { failureDetails, rates, resultLine } from './property-output.js';
 import { runMain } from './run-main.js';
@@ -46,6 +47,7 @@ ${PROPERTIES.map((p) => `  ${p.name}: ${p.description}`).join('\n')}
                                1 runs in this process. A failure prints its own stream's seed.
                                With --path, --commands-path or --target: always 1
   --against VARIANT            run against a known-broken pool (see --list-variants)
+${GRPC_JS_HELP}
   --target H:P[,H:P...]        live layer against servers already running that implement
                                proto/loadtest.proto (commands that control servers are left out;
                                keys-isolate needs servers it starts itself, so it is skipped, and
@@ -78,6 +80,7 @@ runMain(
         workers: { type: 'string' },
         against: { type: 'string' },
         target: { type: 'string' },
+        'grpc-js': { type: 'string' },
         json: { type: 'string' },
         'failures-dir': { type: 'string', default: 'failures' },
         'no-regressions': { type: 'boolean', default: false },
@@ -133,13 +136,15 @@ runMain(
     }
 
     await checkOutputs(values.json, values['failures-dir']);
+    // Before the workers start: they inherit the release through the environment.
+    const grpcJs = await selectGrpcJs(values['grpc-js']);
     // Started now, so that they are up (about a second) by the time the regression corpus is replayed.
     const workerCount = Math.max(...layers.map(streamsFor));
     const workers = workerCount > 1 ? PropertyWorkers.start(workerCount) : undefined;
     if (workers) stop.onCleanup(() => workers.close());
 
     console.log(
-      `seed ${seed}  layers ${layers.join(', ')}${variant ? `  against ${variant.name}` : ''}${targets ? `  target ${targets.join(', ')}` : ''}`,
+      `seed ${seed}  layers ${layers.join(', ')}${variant ? `  against ${variant.name}` : ''}${targets ? `  target ${targets.join(', ')}` : ''}${values['grpc-js'] ? `  ${releasesLine(grpcJs)}` : ''}`,
     );
     if (targets) {
       // What a target run does differently from the default one, said rather than left for a user to find.

@@ -1,14 +1,15 @@
 import { replayFile } from '../../properties/replay.js';
 import { TargetError } from '../../properties/target-backend.js';
-import { FailureFileError } from '../harness/failure-file.js';
+import { FailureFileError, readFailureFile } from '../harness/failure-file.js';
 import { EnvironmentError, UsageError } from './cli-errors.js';
 import { exitCodesHelp } from './exit-codes.js';
+import { GRPC_JS_HELP, selectGrpcJs } from './grpc-js-option.js';
 import { parseInteger, parseOptions } from './parse-options.js';
 import { failureDetails } from './property-output.js';
 import { runMain } from './run-main.js';
 import { STOPPED } from './stop-signal.js';
 
-const HELP = `Usage: npm run replay -- FILE [--repeat K] [--target H:P[,H:P...]]
+const HELP = `Usage: npm run replay -- FILE [--repeat K] [--target H:P[,H:P...]] [--grpc-js VERSION]
 
 Runs the case saved in a failure file again, where it was found: its recorded steps (commands, or
 the parallel program) with the same property, layer and variant, against the same servers (the
@@ -25,6 +26,9 @@ expressed by the commands of today.
   --repeat K       replay it K times (1..10000, default 1) and print how often it reproduced
   --target H:P...  run it against these servers instead of where it was found (live cases only);
                    a case found against a target that is unreachable now is refused (exit 3)
+${GRPC_JS_HELP}
+                               Default: the release the file records (grpcJsVersion), else
+                               the one package.json pins
   -h, --help       this text
 
 ${exitCodesHelp('the case still fails (reproduced at least once)')}`;
@@ -33,7 +37,12 @@ runMain(
   async (stop) => {
     const { values, positionals } = parseOptions(
       process.argv.slice(2),
-      { repeat: { type: 'string', default: '1' }, target: { type: 'string' }, help: { type: 'boolean', default: false } },
+      {
+        repeat: { type: 'string', default: '1' },
+        target: { type: 'string' },
+        'grpc-js': { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
       { positionals: true, help: HELP },
     );
     if (values.help) {
@@ -45,6 +54,9 @@ runMain(
     const repeat = parseInteger(values.repeat, '--repeat', 1, 10_000);
     const target = values.target?.split(',').map((t) => t.trim());
     if (target?.some((t) => t === '')) throw new UsageError('--target takes host:port[,host:port...]');
+    // Where it was found includes the client's release: the file's, unless --grpc-js says otherwise.
+    const recorded = (await readFailureFile(file).catch(asCliError)).grpcJsVersion ?? undefined;
+    const grpcJs = await selectGrpcJs(values['grpc-js'] ?? recorded);
     let reproduced = 0;
     let same = 0;
     let done = 0;
@@ -60,7 +72,7 @@ runMain(
             ? "the suite's own servers"
             : 'the simulated network';
         console.log(
-          `replaying ${r.failure.property} [${r.failure.layer}${r.failure.variant ? ` vs ${r.failure.variant}` : ''}] seed ${r.failure.seed} path "${r.failure.path}" on ${where}`,
+          `replaying ${r.failure.property} [${r.failure.layer}${r.failure.variant ? ` vs ${r.failure.variant}` : ''}] seed ${r.failure.seed} path "${r.failure.path}" on ${where}, client grpc-js ${grpcJs}`,
         );
         console.log(`  steps: ${r.failure.counterexample.join(' ; ')}`);
       }

@@ -4,6 +4,7 @@ import { defaultWorkers, PropertyWorkers } from '../../properties/workers/worker
 import { checkOutputFile, OutputPathError, writeFileAtomic } from '../harness/reports.js';
 import { EnvironmentError, UsageError } from './cli-errors.js';
 import { exitCodesHelp } from './exit-codes.js';
+import { GRPC_JS_HELP, releasesLine, selectGrpcJs } from './grpc-js-option.js';
 import { parseDuration, parseInteger, parseOptions, parseSeed } from './parse-options.js';
 import { runMain } from './run-main.js';
 import { STOPPED } from './stop-signal.js';
@@ -26,6 +27,7 @@ A property whose time ran out before its first run counts as not having caught t
   --json FILE      write { variants: [{ name, caught, layers: { simulated: { caught, by, runs,
                    seconds, shrunkCommands, counterexample, blindSpot }, live: {...} } }] }
                    (and "interrupted" when stopped early)
+${GRPC_JS_HELP}
   -h, --help       this text
 
 ${exitCodesHelp('a variant was missed (not caught within --cap)')}`;
@@ -41,6 +43,7 @@ runMain(
         layer: { type: 'string', default: 'all' },
         workers: { type: 'string' },
         json: { type: 'string' },
+        'grpc-js': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       { help: HELP },
@@ -66,11 +69,13 @@ runMain(
       });
     }
 
+    // Before the workers start: they inherit the release through the environment.
+    const grpcJs = await selectGrpcJs(values['grpc-js']);
     const workers = workerCount > 1 ? PropertyWorkers.start(workerCount) : undefined;
     if (workers) stop.onCleanup(() => workers.close());
     const options: SelfCheckOptions = { capMs, seed, layers, workers, spread };
     console.log(
-      `self-check: ${chosen.length} variant(s), cap ${(options.capMs ?? 0) / 1000} s each${options.seed === undefined ? '' : `, seed ${options.seed}`}\n`,
+      `self-check: ${chosen.length} variant(s), cap ${(options.capMs ?? 0) / 1000} s each${options.seed === undefined ? '' : `, seed ${options.seed}`}${values['grpc-js'] ? `, ${releasesLine(grpcJs)}` : ''}\n`,
     );
     console.log(
       `${'variant'.padEnd(26)} ${'class'.padEnd(21)} ${'layer'.padEnd(10)} ${'result'.padEnd(7)} ${'caught by'.padEnd(20)} ${'runs'.padStart(6)} ${'seconds'.padStart(8)}  shrunk/shortest`,
@@ -110,7 +115,7 @@ runMain(
     }
     if (values.json) {
       const interrupted = stop.reason ?? null;
-      await writeFileAtomic(values.json, `${JSON.stringify({ interrupted, variants: verdicts }, null, 2)}\n`);
+      await writeFileAtomic(values.json, `${JSON.stringify({ interrupted, grpcJs, variants: verdicts }, null, 2)}\n`);
     }
     return caught.length === verdicts.length ? 0 : 1;
   },
