@@ -13,6 +13,7 @@ import { EnvironmentError, UsageError } from './cli-errors.js';
 import { exitCodesHelp } from './exit-codes.js';
 import { parseInteger, parseOptions } from './parse-options.js';
 import { runMain } from './run-main.js';
+import type { StopSignal } from './stop-signal.js';
 
 const HELP = `Usage: npm run bisect -- FILE --good V1 --bad V2 [--replays K] [--releases V,V,...]
 
@@ -20,7 +21,8 @@ Finds the @grpc/grpc-js release where a saved failure's verdict changes. Replays
 steps, first on its recorded schedule, then on fresh ones, as npm run replay does) K times on a
 release, in a process of its own with the client stack on that release (installed on first use),
 and binary-searches the published releases between V1 and V2: V1 and V2 first, then the middle of
-the span whose ends disagree. A release "fails" if the case reproduced at least once there.
+the span whose ends disagree. A release "fails" if the case reproduced at least once there; one where the
+replay ends without a verdict (the process crashed, the release cannot be installed) is skipped.
 Prints the replay counts of every release tried and the first release with the newer end's verdict
 (V2 older than V1: where a bug was fixed; V1 older than V2: where it came in).
 
@@ -71,16 +73,11 @@ runMain(
     );
 
     const judge = async (v: string): Promise<ReleaseReplays> => {
-      await provideRelease(v).catch(asEnvironment);
-      const out = await runCliChild('replay', [file, '--grpc-js', v, '--repeat', String(replays)], stop);
-      const counts = /reproduced (\d+)\/(\d+)/.exec(out.stdout);
-      if (stop.stopped) return { release: v, reproduced: 0, replays: 0 };
-      if ((out.code !== 0 && out.code !== 1) || !counts) {
-        const why = out.stderr.trim().split('\n').pop() ?? `exit ${out.code}`;
-        throw new EnvironmentError(`replay on grpc-js ${v} ended without a verdict (exit ${out.code}): ${why}`);
-      }
-      const r = { release: v, reproduced: Number(counts[1]), replays: Number(counts[2]) };
-      console.log(`  ${v.padEnd(8)} reproduced ${r.reproduced}/${r.replays}  ${verdictOf(r) === 'fails' ? 'FAILS' : 'passes'}`);
+      const r = await replayOn(file, v, replays, stop);
+      const verdict = verdictOf(r);
+      console.log(
+        `  ${v.padEnd(8)} ${verdict === 'none' ? `NO VERDICT (skipped): ${r.error}` : `reproduced ${r.reproduced}/${r.replays}  ${verdict === 'fails' ? 'FAILS' : 'passes'}`}`,
+      );
       return r;
     };
     const outcome = await bisectReleases(span, judge, () => stop.stopped);
@@ -97,7 +94,15 @@ runMain(
         : []),
       ...(badEnd && verdictOf(badEnd) === 'passes' ? [`--bad ${bad} passes here (reproduced 0/${badEnd.replays})`] : []),
     ];
-    console.log(`tried: ${outcome.tried.map((r) => `${r.release} ${r.reproduced}/${r.replays}`).join(', ')}`);
+    console.log(
+      `tried: ${outcome.tried.map((r) => `${r.release} ${r.error ? 'no verdict' : `${r.reproduced}/${r.replays}`}`).join(', ')}`,
+    );
+    const endless = [goodEnd, badEnd].filter((r) => r && verdictOf(r) === 'none') as ReleaseReplays[];
+    if (endless.length > 0) {
+      throw new EnvironmentError(
+        `no verdict at an end of the span: ${endless.map((r) => `${r.release}: ${r.error}`).join('; ')}`,
+      );
+    }
     if (wrong.length > 0) {
       console.log(`the ends are not as given: ${wrong.join('; ')}`);
       return 1;
@@ -106,16 +111,41 @@ runMain(
       console.log('both ends give the same verdict: nothing to bisect');
       return 0;
     }
-    const { first, last } = outcome.change;
+    const { first, last, skipped } = outcome.change;
     const word = verdictOf(first) === 'passes' ? 'good' : 'bad';
     console.log(
       `first ${word} release: ${first.release} (reproduced ${first.reproduced}/${first.replays}); ` +
-        `the release before it, ${last.release}, reproduced ${last.reproduced}/${last.replays}`,
+        `the release before it, ${last.release}, reproduced ${last.reproduced}/${last.replays}` +
+        (skipped.length > 0 ? `; or one of ${skipped.join(', ')}, which gave no verdict` : ''),
     );
     return 0;
   },
   { stoppable: true },
 );
+
+/**
+ * Replays `file` `replays` times with the client on `version`, in a process of its own. A release
+ * that cannot be installed, or a replay that ends without its "reproduced k/n" line (the process
+ * crashed, an environment error), gives no verdict: the error says why.
+ */
+async function replayOn(file: string, version: string, replays: number, stop: StopSignal): Promise<ReleaseReplays> {
+  const none = (error: string): ReleaseReplays => ({ release: version, reproduced: 0, replays: 0, error });
+  try {
+    await provideRelease(version);
+  } catch (error) {
+    if (error instanceof GrpcJsReleaseError) return none(error.message);
+    throw error;
+  }
+  const out = await runCliChild('replay', [file, '--grpc-js', version, '--repeat', String(replays)], stop);
+  const counts = /reproduced (\d+)\/(\d+)/.exec(out.stdout);
+  if (stop.stopped) return none('interrupted');
+  if ((out.code !== 0 && out.code !== 1) || !counts) {
+    const lines = out.stderr.split('\n').map((l) => l.trim());
+    const why = lines.find((l) => /Error\b/.test(l)) ?? lines.filter((l) => l && !l.startsWith('Node.js v')).pop() ?? '';
+    return none(`replay ended with exit ${out.code}: ${why}`);
+  }
+  return { release: version, reproduced: Number(counts[1]), replays: Number(counts[2]) };
+}
 
 function release(text: string, flag: string): string {
   try {

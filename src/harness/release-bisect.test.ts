@@ -51,3 +51,26 @@ describe('bisecting releases', () => {
     expect(stopped.tried).toHaveLength(2);
   });
 });
+
+describe('releases without a verdict', () => {
+  it('are skipped for the nearest untried release, and named when the change may be at one of them', async () => {
+    const fixed = RELEASES.indexOf('1.12.4');
+    const crashes = new Set(['1.12.3']);
+    const outcome = await bisectReleases(RELEASES, async (release) =>
+      crashes.has(release)
+        ? { release, reproduced: 0, replays: 0, error: 'the process crashed' }
+        : { release, reproduced: RELEASES.indexOf(release) < fixed ? 5 : 0, replays: 5 },
+    );
+    expect(outcome.change?.first.release).toBe('1.12.4');
+    expect(outcome.change?.last.release).toBe('1.12.2');
+    expect(outcome.change?.skipped).toEqual(['1.12.3']);
+    expect(outcome.tried.filter((r) => r.error).map((r) => r.release)).toEqual(['1.12.3']);
+  });
+
+  it('an end without a verdict leaves nothing to bisect', async () => {
+    const outcome = await bisectReleases(RELEASES, async (release) =>
+      release === '1.11.0' ? { release, reproduced: 0, replays: 0, error: 'no' } : { release, reproduced: 0, replays: 5 },
+    );
+    expect(outcome.change).toBeUndefined();
+  });
+});
