@@ -34,3 +34,20 @@ describe('pool-linearizable catches what only overlapping operations show', () =
     expect(r.error).toMatch(message);
   });
 });
+
+describe('a hang is named as a deadlock at once, not waited out', () => {
+  it('a lease leaked on a failed call: the close that waits for it is reported as a deadlock, naming what is pending', async () => {
+    const variant = findVariant('lease-leaked-on-failure');
+    const r = await checkParallelProperty({ layer: 'simulated', variant, seed: 1, runs: 200 });
+    expect(r.passed).toBe(false);
+    // The phase limit would have said "did not finish within 3000 ms (hung)" after 3 s a run.
+    expect(r.error).toMatch(/deadlock: .* cannot finish: .*close\(\) pending with nothing scheduled and nothing in flight/);
+  });
+
+  it('a program whose close must wait for calls in flight is not called a deadlock (the real pool)', async () => {
+    const steps = ['c1: wave(0, x2) ; close()', 'c2: wave(0, x2) ; remove(0)'];
+    const r = await checkParallelProperty({ layer: 'simulated', seed: 3, steps, runs: 300 });
+    expect(r.error).toBeUndefined();
+    expect(r.passed).toBe(true);
+  });
+});

@@ -14,6 +14,17 @@ import { type ClientOp, describeOp, type NemesisOp, type Program } from './progr
 export const PHASE_LIMIT_MS = { live: 20_000, simulated: 3_000 } as const;
 
 /**
+ * How long a phase may sit with nothing scheduled and nothing in flight before it is called a
+ * deadlock. Simulated: a few looks (the network is in memory: nothing can arrive from outside).
+ * Live: a stated bound, long enough for a loaded machine's event loop and grpc-js's own timers
+ * (a connect attempt in backoff is not an exchange in flight).
+ */
+export const QUIET_MS = { live: 2_000, simulated: 60 } as const;
+const LOOK_EVERY_MS = 20;
+/** At teardown nothing is judged: a close quiet this long is left behind (its backend is disposed next). */
+const TEARDOWN_QUIET_MS = 300;
+
+/**
  * How soon an address must serve again once its faults end. Live: keepalive (1 s + 1 s) finds a
  * black-holed connection dead, reconnect backoff is at most 500 ms, and one call may still wait out
  * its 3 s deadline: 8 s with room for a loaded machine. Simulated: the network has no memory, so the
@@ -135,21 +146,70 @@ export class ParallelRun {
     }
   }
 
-  /** Waits for `promise`, letting the scheduler release what it holds; a phase that never ends fails the run. */
-  async bounded<T>(promise: Promise<T>, what: string, message?: () => string): Promise<T> {
+  /**
+   * Waits for `promise`, letting the scheduler release what it holds. A phase that can no longer
+   * progress fails the run at once, naming what is pending: nothing scheduled and nothing in flight
+   * on the network on every look for `QUIET_MS` (a lease never released, a drain waiting on
+   * nothing). Whatever else happens, a phase that never ends fails at the phase limit.
+   */
+  bounded<T>(promise: Promise<T>, what: string, message?: () => string): Promise<T> {
+    return this.#watched(promise, what, this.#phaseLimitMs(), message);
+  }
+
+  async #watched<T>(
+    promise: Promise<T>,
+    what: string,
+    limitMs: number,
+    message?: () => string,
+    quietMs: number = QUIET_MS[this.backend.layer],
+  ): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
-    const limitMs = this.#phaseLimitMs();
+    let look: NodeJS.Timeout | undefined;
     const hung = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(new ModelDisagreement(message?.() ?? `${what} did not finish within ${limitMs} ms (hung)`)),
         limitMs,
       );
+      let quietSince: number | undefined;
+      const watch = () => {
+        // fast-check releases a task before its exchange may have ended (a call behind a black
+        // hole): nothing in flight means no task waiting for release and none still settling.
+        const idle = this.s.count() === 0 && this.activity.tasksInFlight() === 0;
+        const now = performance.now();
+        quietSince = idle ? (quietSince ?? now) : undefined;
+        if (quietSince !== undefined && now - quietSince >= quietMs) {
+          reject(
+            new ModelDisagreement(
+              `deadlock: ${what} cannot finish: ${this.#pendingText()} pending with nothing scheduled and nothing in flight for ${quietMs} ms`,
+            ),
+          );
+          return;
+        }
+        look = setTimeout(() => setImmediate(watch), LOOK_EVERY_MS);
+      };
+      look = setTimeout(() => setImmediate(watch), LOOK_EVERY_MS);
     });
     try {
       return await Promise.race([this.s.waitFor(promise), hung]);
     } finally {
       clearTimeout(timer);
+      clearTimeout(look);
     }
+  }
+
+  /**
+   * Closes the pool at teardown, waiting at most `capMs`, and less once the close cannot progress
+   * (nothing scheduled, nothing in flight, as in `bounded`): a hanging close costs its failing run
+   * and each of its shrink steps a few looks, not the whole cap.
+   */
+  async closeForTeardown(capMs: number): Promise<void> {
+    await this.#watched(this.pool.close(), 'the teardown close', capMs, undefined, TEARDOWN_QUIET_MS).catch(() => undefined);
+  }
+
+  /** The operations invoked and not returned, as `c1 close()`. */
+  #pendingText(): string {
+    const pending = this.ops.filter((o) => o.ret === undefined).map((o) => `${o.client} ${o.f}(${o.i ?? ''})`);
+    return pending.length ? pending.join(', ') : 'no operation';
   }
 
   /**

@@ -119,6 +119,19 @@ export const VARIANTS: readonly BrokenVariant[] = [
     shortest: { commands: 1, why: 'one failing call (a wave or call with fail=)' },
   },
   {
+    name: 'lease-leaked-on-failure',
+    bugClass: 'progress',
+    description: 'the lease is released after a successful call only, so a failed call leaves it held and remove and close wait for ever',
+    patches: [
+      {
+        file: POOL,
+        find: '    try {\n      return await use(lease.connection);\n    } finally {\n      lease.release();\n    }',
+        replace: '    const result = await use(lease.connection);\n    lease.release();\n    return result;',
+      },
+    ],
+    shortest: { commands: 1, why: 'one failing call (a wave or call with fail=); the end-of-run close then never returns' },
+  },
+  {
     name: 'uncounted-lock-waiters',
     bugClass: 'stats and metrics',
     description: 'gets that waited on the creation lock count as neither created nor reused (was in the real pool)',
