@@ -83,6 +83,12 @@ export interface PropertyResult {
   readonly commandCounts?: Readonly<Record<string, number>>;
   /** Worker processes the runs were spread over, in streams of their own seeds (absent: one stream, in process). */
   readonly workers?: number;
+  /**
+   * Set when the failing program was minimised after fast-check's shrinking: its size before, and
+   * the candidates tried. Seed and path then name the schedule it failed on (the run index), not a
+   * case the generators make: its failure file replays it.
+   */
+  readonly minimised?: { readonly fromCommands: number; readonly toCommands: number; readonly candidates: number };
   /** The failing run's history as its order of events (`historyLines`), where the property records one. */
   readonly failingHistory?: readonly string[];
   /** The `--target` servers the runs went to (absent: the suite's own servers or the simulated network). */

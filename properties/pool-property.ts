@@ -8,8 +8,10 @@ import { parseCommandSteps } from './command-text.js';
 import { ClosePoolCommand, checkMetricsAgreeWithClients, commandArbitraries, settleWaves } from './commands.js';
 import { CLOSE_SETTLE_MS } from './invariants.js';
 import { LiveBackend } from './live-backend.js';
+import { minimiseFailure, shouldMinimise } from './minimise.js';
 import { ModelDisagreement, setUp } from './outcomes.js';
 import { runLengths } from './run-lengths.js';
+import { STEPS_SHAPE } from './sequential-minimise.js';
 import { SimulatedBackend } from './simulated-backend.js';
 import type { Stack } from './stack.js';
 import { TargetBackend } from './target-backend.js';
@@ -77,7 +79,8 @@ export async function checkPoolProperty(c: PoolPropertyConstraints = {}): Promis
     onDone: () => target?.close(),
     lastCase: () => lastCase,
   });
-  return { ...result, runLengths: runLengths(sizes) };
+  const final = { ...result, runLengths: runLengths(sizes) };
+  return shouldMinimise(c, final) ? minimiseFailure(c, final, final.counterexample ?? [], STEPS_SHAPE, checkPoolProperty) : final;
 }
 
 /** At the end of every run: waves settled and checked, pool closed, nothing left open on any server. */

@@ -1,5 +1,8 @@
 import { PROPERTIES } from './catalog.js';
 import type { Layer } from './check-runner.js';
+import { PARALLEL_PROPERTY } from './parallel/parallel-property.js';
+import { programSize } from './parallel/program.js';
+import { parseProgram } from './parallel/program-text.js';
 import type { BrokenVariant } from './variants/index.js';
 import { checkOnWorkers, defaultWorkers, type PropertyWorkers } from './workers/worker-pool.js';
 
@@ -110,7 +113,7 @@ async function selfCheckLayer(variant: BrokenVariant, layer: Layer, options: Sel
         by: property.name,
         runs: found.runs,
         seconds,
-        shrunkCommands: steps?.length ?? null,
+        shrunkCommands: steps ? commandsIn(property.name, steps) : null,
         counterexample: steps ?? null,
         blindSpot: null,
       };
@@ -118,4 +121,9 @@ async function selfCheckLayer(variant: BrokenVariant, layer: Layer, options: Sel
   }
   const blind = variant.blindSpot?.layer === layer ? variant.blindSpot.why : null;
   return { caught: false, by: null, runs: null, seconds: null, shrunkCommands: null, counterexample: null, blindSpot: blind };
+}
+
+/** Operations in a counterexample: a parallel program's operations (its lines group them), else one a step. */
+function commandsIn(property: string, steps: readonly string[]): number {
+  return property === PARALLEL_PROPERTY ? programSize(parseProgram(steps)) : steps.length;
 }

@@ -6,6 +6,7 @@ import type { Backend } from '../backend.js';
 import { firstErrorWins, type PropertyConstraints, type PropertyResult, runCheck } from '../check-runner.js';
 import { pctScheduler } from '../explore/pct-scheduler.js';
 import { LiveBackend } from '../live-backend.js';
+import { minimiseFailure, PROGRAM_SHAPE, shouldMinimise } from '../minimise.js';
 import { HarnessFailure, ModelDisagreement, observe, setUp } from '../outcomes.js';
 import { runLengths } from '../run-lengths.js';
 import { SimulatedBackend } from '../simulated-backend.js';
@@ -111,7 +112,7 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
     counterexampleSteps: (value) => describeProgram((value as [unknown, Program])[1]),
   });
   const timeline = !result.passed ? lastTimelineHtml : undefined;
-  return {
+  const final: PropertyResult = {
     ...result,
     ...(timeline ? { timelineHtml: timeline } : {}),
     ...(!result.passed && failingHistory ? { failingHistory } : {}),
@@ -119,6 +120,9 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
     commandCounts: counts,
     voidRuns: { count: voidRuns.length, first: voidRuns[0] ?? null },
   };
+  return shouldMinimise(c, final)
+    ? minimiseFailure(c, final, parseProgram(final.counterexample ?? []), PROGRAM_SHAPE, checkParallelProperty)
+    : final;
 }
 
 export async function checkRun(run: ParallelRun, layer: 'live' | 'simulated', acceptedBefore?: readonly number[]): Promise<void> {

@@ -58,8 +58,10 @@ export function failureDetails(r: PropertyResult, sameCase?: string): string {
     `  seed ${r.seed}, path "${r.path}", commands replay path "${r.commandsReplayPath ?? ''}"`,
     sameCase !== undefined
       ? `  the same case: ${sameCase}`
-      : `  the same case: npm run properties -- --seed=${r.seed} --path ${r.path} --layer ${r.layer} --property ${r.property}` +
-        `${r.commandsReplayPath ? ` --commands-path ${r.commandsReplayPath}` : ''} --max-commands ${r.constraints.maxCommands}` +
-        `${r.variant ? ` --against ${r.variant}` : ''}${r.targets?.length ? ` --target ${r.targets.join(',')}` : ''} --no-regressions`,
+      : r.minimised
+        ? `  minimised from ${r.minimised.fromCommands} to ${r.minimised.toCommands} operations after shrinking (${r.minimised.candidates} candidates tried): no --seed/--path generates it; its failure file replays it (npm run replay, below)`
+        : `  the same case: npm run properties -- --seed=${r.seed} --path ${r.path} --layer ${r.layer} --property ${r.property}` +
+          `${r.commandsReplayPath ? ` --commands-path ${r.commandsReplayPath}` : ''} --max-commands ${r.constraints.maxCommands}` +
+          `${r.variant ? ` --against ${r.variant}` : ''}${r.targets?.length ? ` --target ${r.targets.join(',')}` : ''} --no-regressions`,
   ].join('\n');
 }

@@ -1,0 +1,195 @@
+import type { PropertyConstraints, PropertyResult } from './check-runner.js';
+import type { ClientOp, NemesisOp, Program } from './parallel/program.js';
+import { describeProgram, programSize } from './parallel/program.js';
+
+/**
+ * Runs the recorded steps of a program: first on schedule `run` of `seed` (the schedule the failing
+ * case had), then on `fresh` other schedules. Resolves with the first failing result, or undefined.
+ */
+export type TryProgram = (
+  steps: readonly string[],
+  schedule: { seed: number; run: number; fresh: number },
+) => Promise<PropertyResult | undefined>;
+
+/** Limits of one minimisation, per layer: time, and fresh schedules tried per candidate. */
+export const MINIMISE_LIMITS = {
+  simulated: { budgetMs: 10_000, fresh: 200 },
+  live: { budgetMs: 25_000, fresh: 2 },
+} as const;
+
+/**
+ * The kind of a failure, for telling "the same bug, smaller" from another bug a smaller program
+ * happens to hit: the error's name and the words of its message before the first detail (a number
+ * or a colon), e.g. "ModelDisagreement history not linearizable".
+ */
+export function failureKind(error: string | undefined): string {
+  const text = (error ?? '').replace(/\[[^\]]*\]/g, '');
+  const [name, ...rest] = text.split(':');
+  const first = rest.join(':').trim();
+  const words = /^[^\d:(]*/.exec(first)?.[0] ?? '';
+  return `${(name ?? '').trim()} ${words.trim()}`.trim();
+}
+
+type Op = ClientOp | NemesisOp;
+
+const without = <T>(list: readonly T[], k: number): T[] => list.filter((_, j) => j !== k);
+const replaced = <T>(list: readonly T[], k: number, item: T): T[] => list.map((x, j) => (j === k ? item : x));
+
+/** Simpler forms of one operation: no failure code, a smaller wave, a wave as one call, no wait, address 0. */
+function simpler(op: Op): Op[] {
+  const out: Op[] = [];
+  if (op.f === 'wave') {
+    if (op.count > 2) out.push({ ...op, count: op.count - 1 });
+    out.push({ f: 'call', i: op.i, failCode: 0 });
+  }
+  if (op.f === 'call' && op.failCode !== 0) out.push({ ...op, failCode: 0 });
+  if ('after' in op && op.after) out.push({ ...op, after: 0 });
+  if ('i' in op && op.i !== 0) out.push({ ...op, i: 0 } as Op);
+  return out;
+}
+
+/**
+ * Every program one step smaller or simpler than `p`, most reducing first: without the held key,
+ * without one operation, without a whole branch, with two branches merged (one client fewer, the
+ * same operations in sequence), and with one operation simplified.
+ */
+export function candidates(p: Program): Program[] {
+  const removals: Program[] = [
+    ...(p.hold !== null ? [{ ...p, hold: null }] : []),
+    ...p.prefix.map((_, k) => ({ ...p, prefix: without(p.prefix, k) })),
+    ...p.branches.flatMap((b, bk) =>
+      b.length > 1 ? b.map((_, k) => ({ ...p, branches: replaced(p.branches, bk, without(b, k)) })) : [],
+    ),
+    ...p.nemesis.map((_, k) => ({ ...p, nemesis: without(p.nemesis, k) })),
+    ...p.branches.map((_, bk) => ({ ...p, branches: without(p.branches, bk) })),
+  ];
+  const merges = p.branches.flatMap((a, ka) =>
+    p.branches.slice(ka + 1).map((b, j) => ({ ...p, branches: without(replaced(p.branches, ka, [...a, ...b]), ka + 1 + j) })),
+  );
+  const places: Array<[readonly Op[], (ops: Op[]) => Program]> = [
+    [p.prefix, (ops) => ({ ...p, prefix: ops as ClientOp[] })],
+    ...p.branches.map((b, bk): [readonly Op[], (ops: Op[]) => Program] => [
+      b,
+      (ops) => ({ ...p, branches: replaced(p.branches, bk, ops as ClientOp[]) }),
+    ]),
+    [p.nemesis, (ops) => ({ ...p, nemesis: ops as NemesisOp[] })],
+  ];
+  const simplified = places.flatMap(([ops, rebuild]) =>
+    ops.flatMap((op, k) => simpler(op).map((s) => rebuild(replaced(ops, k, s)))),
+  );
+  // A branch emptied by the above is dropped (an empty client line would read as nothing).
+  return [...removals, ...merges, ...simplified].map((q) => ({ ...q, branches: q.branches.filter((b) => b.length > 0) }));
+}
+
+/** How a minimisation sees a case: its smaller neighbours, its steps as a failure file holds them, its size. */
+export interface CaseShape<T> {
+  candidates(t: T): T[];
+  describe(t: T): string[];
+  /** Compared in order, fewer first (operations, then lines). */
+  size(t: T): readonly number[];
+}
+
+/** The parallel program's shape: operations first, then lines (clients), what a person reads. */
+export const PROGRAM_SHAPE: CaseShape<Program> = {
+  candidates,
+  describe: describeProgram,
+  size: (p) => [programSize(p), describeProgram(p).length],
+};
+
+/** `a` is no larger than `b`: fewer by the first measure that differs, or equal in all (a simplification). */
+function noLarger(a: readonly number[], b: readonly number[]): boolean {
+  for (let k = 0; k < a.length; k++) {
+    if ((a[k] as number) !== (b[k] as number)) return (a[k] as number) < (b[k] as number);
+  }
+  return true;
+}
+
+/**
+ * Delta debugging over a failing case, after fast-check's shrinking (which shrinks a parallel
+ * program branch by branch, and a command list by its own tree, and stops in local minima 1-3
+ * commands above the shortest): tries each candidate on the failing schedule and a few fresh ones,
+ * keeps the first that still fails the same way, and starts again from it, until no candidate fails
+ * or the time is spent.
+ */
+export async function minimiseCase<T>(
+  start: T,
+  failure: PropertyResult,
+  shape: CaseShape<T>,
+  tryCase: TryProgram,
+  limits: { budgetMs: number; fresh: number },
+  stop: () => boolean = () => false,
+): Promise<{ value: T; failure: PropertyResult; tried: number }> {
+  const kind = failureKind(failure.error);
+  const deadline = performance.now() + limits.budgetMs;
+  let best = { value: start, failure };
+  let tried = 0;
+  let improved = true;
+  while (improved && performance.now() < deadline && !stop()) {
+    improved = false;
+    const seen = new Set<string>();
+    for (const candidate of shape.candidates(best.value)) {
+      if (performance.now() >= deadline || stop()) break;
+      const text = shape.describe(candidate);
+      const key = text.join('\n');
+      if (seen.has(key) || text.length === 0 || !noLarger(shape.size(candidate), shape.size(best.value))) continue;
+      seen.add(key);
+      tried += 1;
+      const schedule = { seed: best.failure.seed, run: Number(best.failure.path?.split(':')[0] ?? 0), fresh: limits.fresh };
+      const found = await tryCase(text, schedule);
+      if (found && failureKind(found.error) === kind) {
+        best = { value: candidate, failure: found };
+        improved = true;
+        break;
+      }
+    }
+  }
+  return { ...best, tried };
+}
+
+/**
+ * A fresh failure, shrunk by fast-check, is minimised further; not a replay of recorded steps or of
+ * a shrunk path (those must show the case as it was), not a fuzzing batch (no shrinking), not after
+ * a stop.
+ */
+export function shouldMinimise(c: PropertyConstraints, r: PropertyResult): boolean {
+  const replaysShrunkPath = (c.path ?? '').includes(':');
+  return !r.passed && !c.noShrink && c.steps === undefined && !replaysShrunkPath && !(c.interruptWhen?.() ?? false);
+}
+
+/**
+ * `final` with its case minimised (see `minimiseCase`): `start` is its counterexample read back,
+ * `check` runs a property with recorded steps. Seed and path of the result name the schedule the
+ * minimised case failed on.
+ */
+export async function minimiseFailure<T>(
+  c: PropertyConstraints,
+  final: PropertyResult,
+  start: T,
+  shape: CaseShape<T>,
+  check: (c: PropertyConstraints) => Promise<PropertyResult>,
+): Promise<PropertyResult> {
+  const started = performance.now();
+  const tryCase: TryProgram = async (steps, { seed, run, fresh }) => {
+    const base = { ...c, steps, noShrink: true, timeLimitMs: undefined, path: undefined, commandsReplayPath: undefined };
+    const exact = await check({ ...base, seed, path: String(run), runs: 1 });
+    if (!exact.passed || fresh === 0) return exact.passed ? undefined : exact;
+    const other = await check({ ...base, seed: seed + 1, runs: fresh });
+    return other.passed ? undefined : other;
+  };
+  const m = await minimiseCase(start, final, shape, tryCase, MINIMISE_LIMITS[final.layer], c.interruptWhen);
+  if (m.value === start) return final;
+  const f = m.failure;
+  const sizeOf = (t: T) => shape.size(t)[0] as number;
+  return {
+    ...final,
+    seed: f.seed,
+    path: f.path,
+    commandsReplayPath: undefined,
+    counterexample: f.counterexample,
+    error: f.error,
+    wallMs: final.wallMs + (performance.now() - started),
+    minimised: { fromCommands: sizeOf(start), toCommands: sizeOf(m.value), candidates: m.tried },
+    ...(f.timelineHtml ? { timelineHtml: f.timelineHtml } : {}),
+    ...(f.failingHistory ? { failingHistory: f.failingHistory } : {}),
+  };
+}
