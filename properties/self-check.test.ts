@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { selfCheckVariant } from './self-check.js';
-import { VARIANTS, variantStack } from './variants/index.js';
+import { DEFAULT_BUDGET_MS, layerBudgetMs, selfCheckVariant } from './self-check.js';
+import { findVariant, VARIANTS, variantStack } from './variants/index.js';
 
 // The catalogue at a fixed seed and a small budget on the simulated layer (the live layer is
 // measured by `npm run self-check`): every variant that layer can see must be caught.
@@ -24,4 +24,22 @@ describe('the suite catches every variant in the catalogue', () => {
       expect(sim?.shrunkCommands).toBeLessThanOrEqual(variant.shortest.commands + 1);
     },
   );
+});
+
+describe('the default self-check gives each variant the time it needs', () => {
+  it('a variant the catalogue gives more time gets it on that layer; --cap overrides every budget', () => {
+    const slow = findVariant('connector-drops-defaults');
+    if (!slow) throw new Error('connector-drops-defaults is missing from the catalogue');
+    expect(layerBudgetMs(slow, 'live')).toBeGreaterThan(DEFAULT_BUDGET_MS);
+    expect(layerBudgetMs(slow, 'simulated')).toBe(DEFAULT_BUDGET_MS);
+    expect(layerBudgetMs(slow, 'live', 5_000)).toBe(5_000);
+  });
+
+  it('a verdict says what it spent and what it had', async () => {
+    const v = findVariant('leak-on-remove');
+    if (!v) throw new Error('leak-on-remove is missing from the catalogue');
+    const verdict = await selfCheckVariant(v, { capMs: 7_000, seed: 1, layers: ['simulated'] });
+    expect(verdict.layers.simulated?.budgetSeconds).toBe(7);
+    expect(verdict.layers.simulated?.spentSeconds).toBeGreaterThanOrEqual(verdict.layers.simulated?.seconds ?? 0);
+  });
 });

@@ -19,6 +19,9 @@ export interface LayerVerdict {
   readonly counterexample: readonly string[] | null;
   /** When not caught and the catalogue says this layer cannot see the bug: why. */
   readonly blindSpot: string | null;
+  /** Seconds spent on this layer in all (tries, shrinking and minimising included), and the budget it had. */
+  readonly spentSeconds: number;
+  readonly budgetSeconds: number;
 }
 
 /** What the suite did against one known-broken variant, per layer. */
@@ -34,8 +37,11 @@ export interface VariantVerdict {
   readonly shortestCommands: number;
 }
 
+/** Time per variant per layer when neither `capMs` nor the variant's own `budgetMs` says otherwise. */
+export const DEFAULT_BUDGET_MS = 60_000;
+
 export interface SelfCheckOptions {
-  /** Most time spent on one variant on one layer (default 60 s). */
+  /** Most time spent on one variant on one layer, for every variant (default: the variant's own budget, else 60 s). */
   readonly capMs?: number;
   readonly seed?: number;
   /** Layers to try (default both, simulated first). */
@@ -60,6 +66,11 @@ export interface SelfCheckOptions {
 const ROUNDS = [0.01, 0.05, 0.2, 1] as const;
 const ATTEMPT_RUNS: Record<Layer, number> = { simulated: 100_000, live: 5_000 };
 
+/** The time a variant gets on a layer: `capMs` when given, else the catalogue's budget for it, else the default. */
+export function layerBudgetMs(variant: BrokenVariant, layer: Layer, capMs?: number): number {
+  return capMs ?? variant.budgetMs?.[layer] ?? DEFAULT_BUDGET_MS;
+}
+
 /** Runs the properties against `variant` on each layer in turn, and reports every layer. */
 export async function selfCheckVariant(variant: BrokenVariant, options: SelfCheckOptions = {}): Promise<VariantVerdict> {
   const layers: Partial<Record<Layer, LayerVerdict>> = {};
@@ -78,7 +89,7 @@ export async function selfCheckVariant(variant: BrokenVariant, options: SelfChec
 }
 
 async function selfCheckLayer(variant: BrokenVariant, layer: Layer, options: SelfCheckOptions): Promise<LayerVerdict> {
-  const capMs = options.capMs ?? 60_000;
+  const capMs = layerBudgetMs(variant, layer, options.capMs);
   const started = performance.now();
   for (const [round, share] of ROUNDS.entries()) {
     for (const [k, property] of PROPERTIES.entries()) {
@@ -116,11 +127,23 @@ async function selfCheckLayer(variant: BrokenVariant, layer: Layer, options: Sel
         shrunkCommands: steps ? commandsIn(property.name, steps) : null,
         counterexample: steps ?? null,
         blindSpot: null,
+        spentSeconds: (performance.now() - started) / 1000,
+        budgetSeconds: capMs / 1000,
       };
     }
   }
   const blind = variant.blindSpot?.layer === layer ? variant.blindSpot.why : null;
-  return { caught: false, by: null, runs: null, seconds: null, shrunkCommands: null, counterexample: null, blindSpot: blind };
+  return {
+    caught: false,
+    by: null,
+    runs: null,
+    seconds: null,
+    shrunkCommands: null,
+    counterexample: null,
+    blindSpot: blind,
+    spentSeconds: (performance.now() - started) / 1000,
+    budgetSeconds: capMs / 1000,
+  };
 }
 
 /** Operations in a counterexample: a parallel program's operations (its lines group them), else one a step. */

@@ -40,6 +40,11 @@ export interface BrokenVariant {
   readonly shortest: { readonly commands: number; readonly why: string };
   /** A layer that cannot see this bug, and why (the self-check still runs it there and reports it). */
   readonly blindSpot?: LayerBlindSpot;
+  /**
+   * Time the default self-check gives this variant on a layer, where the default (60 s) is not
+   * enough: measured, with room for a loaded machine. `--cap` overrides it.
+   */
+  readonly budgetMs?: Partial<Record<'live' | 'simulated', number>>;
 }
 
 /** The variant's stack: the real pool and client built from the patched copy of the source. */
@@ -311,6 +316,9 @@ export const VARIANTS: readonly BrokenVariant[] = [
     ],
     shortest: { commands: 2, why: 'a connection made during a black hole, then the recovery after heal' },
     blindSpot: { layer: 'simulated', why: NO_GRPC_IN_SIMULATION },
+    // Caught on the live layer in 60-70 s (README's catalogue table): only the parallel property
+    // with network faults sees it, a third of the default share.
+    budgetMs: { live: 150_000 },
   },
   {
     name: 'close-leaks-connecting-socket',
@@ -326,6 +334,9 @@ export const VARIANTS: readonly BrokenVariant[] = [
     ],
     shortest: { commands: 3, why: 'a black hole, a connection made behind it, and a close before the watchdog fires' },
     blindSpot: { layer: 'simulated', why: NO_GRPC_IN_SIMULATION },
+    // Caught on the live layer in 60-70 s (README's catalogue table): only the parallel property
+    // with network faults sees it, a third of the default share.
+    budgetMs: { live: 150_000 },
   },
   {
     name: 'connector-drops-defaults',
@@ -335,6 +346,9 @@ export const VARIANTS: readonly BrokenVariant[] = [
     patches: [{ file: CONNECTOR, find: '      ...this.#defaults,\n', replace: '' }],
     shortest: { commands: 3, why: 'a fault or a stop, a connection living through it, and the recovery after' },
     blindSpot: { layer: 'simulated', why: NO_GRPC_IN_SIMULATION },
+    // Caught on the live layer in 60-70 s (README's catalogue table): only the parallel property
+    // with network faults sees it, a third of the default share.
+    budgetMs: { live: 150_000 },
   },
   {
     name: 'keys-ignore-options',

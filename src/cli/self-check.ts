@@ -1,4 +1,4 @@
-import { type SelfCheckOptions, selfCheckVariant, type VariantVerdict } from '../../properties/self-check.js';
+import { DEFAULT_BUDGET_MS, type SelfCheckOptions, selfCheckVariant, type VariantVerdict } from '../../properties/self-check.js';
 import { VARIANTS } from '../../properties/variants/index.js';
 import { defaultWorkers, PropertyWorkers } from '../../properties/workers/worker-pool.js';
 import { checkOutputFile, OutputPathError, writeFileAtomic } from '../harness/reports.js';
@@ -9,7 +9,7 @@ import { parseDuration, parseInteger, parseOptions, parseSeed } from './parse-op
 import { runMain } from './run-main.js';
 import { STOPPED } from './stop-signal.js';
 
-const HELP = `Usage: npm run self-check -- [--cap 60s] [--seed S] [--variant NAME] [--layer live|simulated|all] [--json FILE]
+const HELP = `Usage: npm run self-check -- [--cap D] [--seed S] [--variant NAME] [--layer live|simulated|all] [--json FILE]
 
 Runs the properties against every known-broken variant in properties/variants/ on each layer
 (simulated, then live) and prints, per layer, whether each was caught, by which property, after
@@ -17,7 +17,8 @@ how many runs and seconds, and how long the shrunk counterexample is beside the 
 shows the bug. A layer the catalogue says cannot see a bug is marked "blind" with its reason.
 A property whose time ran out before its first run counts as not having caught the variant.
 
-  --cap D          most time per variant per layer (default 60s)
+  --cap D          most time per variant per layer, for every variant (default: the budget the
+                   catalogue gives a variant that needs more, else ${DEFAULT_BUDGET_MS / 1000}s)
   --seed S         seed, a whole number in -2147483648..2147483647 (default: fresh per variant)
   --variant NAME   check one variant only
   --layer L        live, simulated or all (default all)
@@ -37,7 +38,7 @@ runMain(
     const { values } = parseOptions(
       process.argv.slice(2),
       {
-        cap: { type: 'string', default: '60s' },
+        cap: { type: 'string' },
         seed: { type: 'string' },
         variant: { type: 'string' },
         layer: { type: 'string', default: 'all' },
@@ -58,7 +59,7 @@ runMain(
     const layers = values.layer === 'all' ? (['simulated', 'live'] as const) : ([values.layer] as ['live' | 'simulated']);
     const spread = values.workers !== undefined ? parseInteger(values.workers, '--workers', 1, 64) : undefined;
     const workerCount = spread ?? Math.max(...layers.map((l) => defaultWorkers(l)));
-    const capMs = parseDuration(values.cap, '--cap');
+    const capMs = values.cap === undefined ? undefined : parseDuration(values.cap, '--cap');
     const seed = values.seed === undefined ? undefined : parseSeed(values.seed);
     const chosen = values.variant === undefined ? VARIANTS : VARIANTS.filter((v) => v.name === values.variant);
     if (chosen.length === 0)
@@ -75,7 +76,7 @@ runMain(
     if (workers) stop.onCleanup(() => workers.close());
     const options: SelfCheckOptions = { capMs, seed, layers, workers, spread };
     console.log(
-      `self-check: ${chosen.length} variant(s), cap ${(options.capMs ?? 0) / 1000} s each${options.seed === undefined ? '' : `, seed ${options.seed}`}${values['grpc-js'] ? `, ${releasesLine(grpcJs)}` : ''}\n`,
+      `self-check: ${chosen.length} variant(s), ${capMs === undefined ? `budget ${DEFAULT_BUDGET_MS / 1000} s each (more where the catalogue says a variant needs it)` : `cap ${capMs / 1000} s each`}${options.seed === undefined ? '' : `, seed ${options.seed}`}${values['grpc-js'] ? `, ${releasesLine(grpcJs)}` : ''}\n`,
     );
     console.log(
       `${'variant'.padEnd(26)} ${'class'.padEnd(21)} ${'layer'.padEnd(10)} ${'result'.padEnd(7)} ${'caught by'.padEnd(20)} ${'runs'.padStart(6)} ${'seconds'.padStart(8)}  shrunk/shortest`,
@@ -102,8 +103,10 @@ runMain(
         .map((l) => l.seconds ?? 0)
         .sort((a, b) => a - b);
       const median = seconds.length ? (seconds[Math.floor((seconds.length - 1) / 2)] as number) : Number.NaN;
+      const spent = on.reduce((t, l) => t + l.spentSeconds, 0);
+      const budget = on.reduce((t, l) => t + l.budgetSeconds, 0);
       console.log(
-        `${layer}: ${seconds.length}/${on.length} caught, ${on.filter((l) => !l.caught && l.blindSpot).length} blind by design; median time to first failure ${median.toFixed(2)} s`,
+        `${layer}: ${seconds.length}/${on.length} caught, ${on.filter((l) => !l.caught && l.blindSpot).length} blind by design; median time to first failure ${median.toFixed(2)} s; spent ${spent.toFixed(1)} s of ${budget.toFixed(0)} s budgeted`,
       );
     }
     console.log(`${caught.length}/${verdicts.length} caught on every layer expected to see them`);
