@@ -36,6 +36,7 @@ describe('minimisation candidates', () => {
     const simpler = all.filter((c) => c.length === 3).map((c) => c.join(' ; '));
     expect(simpler).toContain('wave([0,1], 3x2, delay=20ms) ; call(1, fail=5) ; remove(1)');
     expect(simpler).toContain('wave([0,1], 3x2, delay=0ms, fail=13) ; call(1, fail=5) ; remove(1)');
+    expect(STEPS_SHAPE.candidates(['wave([0], 2x1, delay=0ms)']).map((c) => c.join())).toContain('wave([0], 2x1, delay=20ms)');
     expect(simpler).toContain('wave([1], 3x2, delay=20ms, fail=13) ; call(1, fail=5) ; remove(1)');
     expect(simpler).toContain('wave([0,1], 3x2, delay=20ms, fail=13) ; call(1) ; remove(1)');
     expect(simpler).toContain('wave([0,1], 3x2, delay=20ms, fail=13) ; call(1, fail=5) ; remove(0)');

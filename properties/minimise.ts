@@ -14,7 +14,7 @@ export type TryProgram = (
 /** Limits of one minimisation, per layer: time, and fresh schedules tried per candidate. */
 export const MINIMISE_LIMITS = {
   simulated: { budgetMs: 10_000, fresh: 200 },
-  live: { budgetMs: 25_000, fresh: 2 },
+  live: { budgetMs: 45_000, fresh: 6 },
 } as const;
 
 /**
@@ -124,9 +124,11 @@ export async function minimiseCase<T>(
   let best = { value: start, failure };
   let tried = 0;
   let improved = true;
+  // Every case tried, over all passes: a simplification and its reverse (a delay lowered, then
+  // raised) never chase each other.
+  const seen = new Set<string>([shape.describe(start).join('\n')]);
   while (improved && performance.now() < deadline && !stop()) {
     improved = false;
-    const seen = new Set<string>();
     for (const candidate of shape.candidates(best.value)) {
       if (performance.now() >= deadline || stop()) break;
       const text = shape.describe(candidate);
@@ -136,6 +138,7 @@ export async function minimiseCase<T>(
       tried += 1;
       const schedule = { seed: best.failure.seed, run: Number(best.failure.path?.split(':')[0] ?? 0), fresh: limits.fresh };
       const found = await tryCase(text, schedule);
+      if (process.env.MINIMISE_DEBUG) console.error(`minimise: ${text.join(' ; ')} -> ${found ? failureKind(found.error) : 'passed'}`);
       if (found && failureKind(found.error) === kind) {
         best = { value: candidate, failure: found };
         improved = true;

@@ -118,6 +118,12 @@ async function selfCheckLayer(variant: BrokenVariant, layer: Layer, options: Sel
       if (options.shrink ?? true) {
         const shrunk = await property.check({ layer, variant, seed: found.seed, path: found.path, runs: 1 });
         if (!shrunk.passed && shrunk.counterexample) steps = shrunk.counterexample;
+        else if (property.minimise) {
+          // The found run did not fail again when replayed (the live layer's timing): minimise
+          // the case as found, from its recorded steps, on its schedule and fresh ones.
+          const m = await property.minimise({ layer, variant }, found);
+          if (!m.passed && m.counterexample) steps = m.counterexample;
+        }
       }
       return {
         caught: true,
