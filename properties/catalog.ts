@@ -1,7 +1,7 @@
 import type { PropertyConstraints, PropertyResult } from './check-runner.js';
 import { checkKeysProperty, KEYS_PROPERTY } from './keys-property.js';
-import { checkParallelProperty, PARALLEL_PROPERTY } from './parallel/parallel-property.js';
 import { minimiseFailure, PROGRAM_SHAPE } from './minimise.js';
+import { checkParallelProperty, PARALLEL_PROPERTY } from './parallel/parallel-property.js';
 import { parseProgram } from './parallel/program-text.js';
 import { checkPoolProperty, POOL_PROPERTY } from './pool-property.js';
 import { STEPS_SHAPE } from './sequential-minimise.js';

@@ -138,7 +138,8 @@ export async function minimiseCase<T>(
       tried += 1;
       const schedule = { seed: best.failure.seed, run: Number(best.failure.path?.split(':')[0] ?? 0), fresh: limits.fresh };
       const found = await tryCase(text, schedule);
-      if (process.env.MINIMISE_DEBUG) console.error(`minimise: ${text.join(' ; ')} -> ${found ? failureKind(found.error) : 'passed'}`);
+      if (process.env.MINIMISE_DEBUG)
+        console.error(`minimise: ${text.join(' ; ')} -> ${found ? failureKind(found.error) : 'passed'}`);
       if (found && failureKind(found.error) === kind) {
         best = { value: candidate, failure: found };
         improved = true;
