@@ -12,7 +12,8 @@ import { timeEtcdHistories } from '../harness/linearizability/time-etcd-historie
 import {
   type KvTiming,
   kvTimingLines,
-  PORCUPINE_KV_FIGURES,
+  porcupineKvSource,
+  readPorcupineKvTimes,
   timeKvHistories,
 } from '../harness/linearizability/time-kv-histories.js';
 import { checkOutputFile, OutputPathError, writeFileAtomic } from '../harness/reports.js';
@@ -44,7 +45,8 @@ Starts a test server in its own process and measures, side by side in one run:
     fast-check runner over a trivial in-memory pool on one thread (the harness ceiling);
   - the linearizability checker on the 102 Jepsen etcd histories of test-data/porcupine-etcd, and
     on Porcupine's six key-value histories of test-data/porcupine-kv (median of runs, per file,
-    beside what Porcupine states for the same file).
+    beside Porcupine's own median for the same file, read from porcupine-times.json there, which
+    was measured once with the Go harness in porcupine-bench/, not in this run).
 
   --quick       short rounds (under a minute)
   --json FILE   the figures as JSON, and an SVG chart of the latency distribution (pooled vs
@@ -419,11 +421,14 @@ async function measure(
   return { ...figures, metricsCost, propertyLayers, checker: figures.checker, kvChecker: figures.kvChecker, chartHistograms };
 }
 
-/** The checker on test-data/porcupine-kv, each file `runs` times at default options. */
+/**
+ * The checker on test-data/porcupine-kv, each file `runs` times at default options, beside Porcupine's
+ * recorded times (porcupine-times.json; `porcupine` says where they come from).
+ */
 async function kvCheckerFigures(runs: number): Promise<NonNullable<BenchFigures['kvChecker']>> {
   const dir = fileURLToPath(new URL('../../test-data/porcupine-kv', import.meta.url));
-  return timeKvHistories(dir, runs).then(
-    (histories) => ({ histories, porcupine: PORCUPINE_KV_FIGURES }),
+  return Promise.all([timeKvHistories(dir, runs), readPorcupineKvTimes(dir)]).then(
+    ([histories, recorded]) => ({ histories, porcupine: porcupineKvSource(recorded) }),
     (error: unknown) => ({ error: String(error) }),
   );
 }
@@ -485,5 +490,5 @@ function printTables(f: Required<BenchFigures>): void {
   );
   const kv = f.kvChecker;
   if ('error' in kv) console.log(`\nlinearizability checker on Porcupine's key-value histories: not measured (${kv.error})`);
-  else console.log(`\n${kvTimingLines(kv.histories).join('\n')}`);
+  else console.log(`\n${kvTimingLines(kv.histories, kv.porcupine).join('\n')}`);
 }
