@@ -41,6 +41,17 @@ export class ConnectError extends PoolError {
 }
 
 /**
+ * A connection attempt's secure (TLS) handshake was cut short: its connection was closed, or its
+ * socket was reset (the handshake watchdog). Ends the attempt inside grpc-js, which reports it as
+ * the subchannel's failure; callers see the channel's usual UNAVAILABLE or deadline, never this.
+ */
+export class HandshakeAbortedError extends PoolError {
+  constructor(reason: string) {
+    super('ERR_HANDSHAKE_ABORTED', `secure handshake aborted: ${reason}`);
+  }
+}
+
+/**
  * A call reached gRPC and ended with a non-OK status. `status` is the gRPC status code as
  * received (for example 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED), never rewritten.
  */

@@ -2,19 +2,25 @@ import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FaultProxy } from '../faults/fault-proxy.js';
-import { TestServer } from '../server/test-server.js';
+import { TestServer, testServerRootCert } from '../server/test-server.js';
 import { GrpcConnector } from './grpc-connector.js';
+import { grpcJs } from './grpc-js-release.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 const target = (address: string, channelOptions = {}) => ({ keyId: address, address, credentials: undefined, channelOptions });
+/** A target over TLS, trusting the test servers' certificate (issued to localhost). */
+const tlsTarget = (address: string, channelOptions = {}) => ({
+  ...target(address, { ...channelOptions, 'grpc.ssl_target_name_override': 'localhost' }),
+  credentials: grpcJs().credentials.createSsl(testServerRootCert()),
+});
 const FAST_RECONNECT = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 500 };
 
-/** A test server behind a fault proxy, both closed after the test. */
-async function proxiedServer(): Promise<{ server: TestServer; proxy: FaultProxy }> {
-  const server = await TestServer.start();
+/** A test server (TLS if asked) behind a fault proxy, both closed after the test. */
+async function proxiedServer(options: { tls?: boolean } = {}): Promise<{ server: TestServer; proxy: FaultProxy }> {
+  const server = await TestServer.start(options);
   cleanup.push(() => server.close());
   const proxy = await FaultProxy.start({ upstream: server.address, host: server.host });
   cleanup.push(() => proxy.close());
@@ -167,33 +173,76 @@ describe('GrpcConnector', () => {
     await proxy.waitUntil((s) => s.openConnections === 0, 3_000, 'the client let go of its socket');
   });
 
-  it('gives up a connection attempt whose handshake never answers, and serves once the black hole is gone (found by pool-linearizable)', async () => {
-    const { proxy } = await proxiedServer();
-    proxy.addToxic('bh', { type: 'handshake-blackhole' });
-    const connector = new GrpcConnector(FAST_RECONNECT, { handshakeTimeoutMs: 500 });
-    const c = await connector.connect(target(proxy.address));
-    cleanup.push(() => connector.close(c));
-    await proxy.waitUntil((s) => s.acceptedConnections === 1, 5_000, 'the channel connects ahead of use');
-    proxy.removeToxic('bh');
-    // grpc-js alone waits on the first attempt for as long as its TCP connection lives.
-    expect(await msUntilServing(connector, c, 10_000)).toBeLessThan(10_000);
-    expect(proxy.stats().acceptedConnections).toBeGreaterThanOrEqual(2);
-  });
+  it.each([
+    ['handshake-blackhole', { type: 'handshake-blackhole' }],
+    ['stall-after 0', { type: 'stall-after', bytes: 0 }],
+  ] as const)(
+    'closes at once a TLS channel whose TLS handshake is black-holed (%s), and leaves no socket behind',
+    async (_, toxic) => {
+      const { server, proxy } = await proxiedServer({ tls: true });
+      const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+      const socketsBefore = sockets();
+      proxy.addToxic('bh', toxic);
+      const connector = new GrpcConnector(FAST_RECONNECT);
+      const c = await connector.connect(tlsTarget(proxy.address));
+      await proxy.waitUntil((s) => s.acceptedConnections === 1, 5_000, 'the channel connects ahead of use');
+      const t0 = performance.now();
+      await connector.close(c);
+      const closeMs = performance.now() - t0;
+      console.log(`TLS handshake black hole (${_}): close took ${Math.round(closeMs)} ms`);
+      // Counted where the client cannot lie: the proxy's own sockets and the server's ledger.
+      await proxy.waitUntil((s) => s.clientOpenConnections === 0, 3_000, 'the client let go of its socket');
+      await server.ledger.waitUntil((l) => l.openConnections === 0, 3_000, 'no connection left on the server');
+      // Several backoff periods: the aborted attempt must not make the closed channel try again.
+      await expect(proxy.waitUntil((s) => s.acceptedConnections > 1, 1_500, 'a second attempt')).rejects.toMatchObject({
+        name: 'ProxyWaitTimeoutError',
+      });
+      await proxy.close(); // whatever the black hole kept upstream goes too: only the client's socket could remain
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(sockets()).toBe(socketsBefore);
+      expect(closeMs).toBeLessThan(2_500);
+    },
+  );
 
-  it('closing a READY connection that went black leaves no half-closed socket behind (seen by the proxy)', async () => {
-    const { proxy } = await proxiedServer();
-    const connector = new GrpcConnector();
-    const c = await connector.connect(target(proxy.address));
-    await connector.call(c, { requestId: 'ready' }, 2_000);
-    proxy.addToxic('hole', { type: 'stall-after', bytes: 0 });
-    const t0 = performance.now();
-    await connector.close(c);
-    const closeMs = performance.now() - t0;
-    console.log(`READY black hole: close took ${Math.round(closeMs)} ms`);
-    expect(closeMs).toBeLessThan(3_000);
-    // A FIN alone is swallowed and the client would hold its half-closed socket: only a reset frees both ends.
-    await proxy.waitUntil((s) => s.openConnections === 0, 3_000, 'the client let go of its socket');
-  });
+  it.each([
+    ['plaintext', false],
+    ['TLS', true],
+  ] as const)(
+    'gives up a connection attempt whose handshake never answers, and serves once the black hole is gone (%s; found by pool-linearizable)',
+    async (_, tls) => {
+      const { proxy } = await proxiedServer({ tls });
+      proxy.addToxic('bh', { type: 'handshake-blackhole' });
+      const connector = new GrpcConnector(FAST_RECONNECT, { handshakeTimeoutMs: 500 });
+      const c = await connector.connect((tls ? tlsTarget : target)(proxy.address));
+      cleanup.push(() => connector.close(c));
+      await proxy.waitUntil((s) => s.acceptedConnections === 1, 5_000, 'the channel connects ahead of use');
+      proxy.removeToxic('bh');
+      // grpc-js alone waits on the first attempt for as long as its TCP connection lives.
+      expect(await msUntilServing(connector, c, 10_000)).toBeLessThan(10_000);
+      expect(proxy.stats().acceptedConnections).toBeGreaterThanOrEqual(2);
+    },
+  );
+
+  it.each([
+    ['plaintext', false],
+    ['TLS', true],
+  ] as const)(
+    'closing a READY connection that went black leaves no half-closed socket behind (%s; seen by the proxy)',
+    async (_, tls) => {
+      const { proxy } = await proxiedServer({ tls });
+      const connector = new GrpcConnector();
+      const c = await connector.connect((tls ? tlsTarget : target)(proxy.address));
+      await connector.call(c, { requestId: 'ready' }, 2_000);
+      proxy.addToxic('hole', { type: 'stall-after', bytes: 0 });
+      const t0 = performance.now();
+      await connector.close(c);
+      const closeMs = performance.now() - t0;
+      console.log(`READY black hole (${_}): close took ${Math.round(closeMs)} ms`);
+      expect(closeMs).toBeLessThan(3_000);
+      // A FIN alone is swallowed and the client would hold its half-closed socket: only a reset frees both ends.
+      await proxy.waitUntil((s) => s.openConnections === 0, 3_000, 'the client let go of its socket');
+    },
+  );
 
   it('still closes a healthy connection gracefully: the server sees no reset', async () => {
     const { server, proxy } = await proxiedServer();

@@ -1,9 +1,11 @@
+import type { Socket } from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { type CallResponseMessage, type LoadTestClient, loadTestProto } from '../proto/load-test-proto.js';
 import type { Connection, Connector, ConnectTarget, HealthStatus, UnaryReply, UnaryRequest } from './connector.js';
 import { GrpcStatusError, InvalidOptionsError } from './errors.js';
 import { grpcJs } from './grpc-js-release.js';
+import { HandshakeSockets, resetTcp } from './handshake-sockets.js';
 import { type ChannelOptionValues, canonicalChannelOptions } from './pool-key.js';
 
 /** A connection made by `GrpcConnector`: one grpc-js channel shared by the service and health stubs. */
@@ -27,7 +29,7 @@ type HealthClientConstructor = new (
   options?: grpc.ClientOptions,
 ) => HealthClient;
 
-/** Longest a close waits for a connection attempt still before its HTTP/2 handshake (TCP, TLS) to finish. */
+/** Longest a close waits for a connection attempt still in its TCP connect to reach its secure handshake. */
 const CLOSE_CONNECT_WAIT_MS = 5_000;
 /** While it waits, how often a close looks again for the attempt's HTTP/2 session. */
 const CONNECT_RECHECK_MS = 25;
@@ -77,6 +79,7 @@ export class GrpcConnector implements Connector<GrpcConnection> {
   readonly #defaults: ChannelOptionValues;
   readonly #handshakeTimeoutMs: number;
   readonly #watchdogs = new WeakMap<GrpcConnection, NodeJS.Timeout>();
+  readonly #handshakes = new WeakMap<GrpcConnection, HandshakeSockets>();
 
   /**
    * @param defaultChannelOptions applied to every channel over `KEEPALIVE_DEFAULTS` and under the
@@ -101,21 +104,24 @@ export class GrpcConnector implements Connector<GrpcConnection> {
    * pool-linearizable on the live layer). A watchdog resets such an attempt's socket, so grpc-js
    * sees it fail, backs off and tries a fresh connection.
    */
-  #watch(connection: GrpcConnection): void {
+  #watch(connection: GrpcConnection, handshakes: HandshakeSockets): void {
     if (this.#handshakeTimeoutMs === 0) return;
     const channel = connection.client.getChannel();
-    const stuckSince = new Map<InternalSession, number>();
+    // An attempt's TLS handshake (a socket, 1.13 on) and its HTTP/2 handshake (a session) are each
+    // given the timeout: either can be the one that never gets an answer.
+    const stuckSince = new Map<InternalSession | Socket, number>();
     const timer = setInterval(
       () => {
         const now = performance.now();
-        const pending = pendingSessions(localSubchannels(channel));
-        for (const session of [...stuckSince.keys()]) if (!pending.includes(session)) stuckSince.delete(session);
-        for (const session of pending) {
-          const since = stuckSince.get(session) ?? now;
-          stuckSince.set(session, since);
+        const pending = [...pendingSessions(localSubchannels(channel)), ...handshakes.pending];
+        for (const stuck of [...stuckSince.keys()]) if (!pending.includes(stuck)) stuckSince.delete(stuck);
+        for (const stuck of pending) {
+          const since = stuckSince.get(stuck) ?? now;
+          stuckSince.set(stuck, since);
           if (now - since >= this.#handshakeTimeoutMs) {
-            stuckSince.delete(session);
-            resetSocket(session);
+            stuckSince.delete(stuck);
+            if ('ping' in stuck) resetSocket(stuck);
+            else resetTcp(stuck);
           }
         }
       },
@@ -127,7 +133,8 @@ export class GrpcConnector implements Connector<GrpcConnection> {
 
   async connect(target: ConnectTarget): Promise<GrpcConnection> {
     const { Client } = loadTestProto();
-    const credentials = target.credentials ?? grpcJs().credentials.createInsecure();
+    const handshakes = new HandshakeSockets();
+    const credentials = handshakes.wrap(target.credentials ?? grpcJs().credentials.createInsecure());
     const client = new Client(target.address, credentials, {
       ...this.#defaults,
       ...target.channelOptions,
@@ -137,7 +144,8 @@ export class GrpcConnector implements Connector<GrpcConnection> {
     // Start connecting now ("connect ahead of use"); calls wait for the connection if it is not ready yet.
     client.getChannel().getConnectivityState(true);
     const connection: GrpcConnection = { id: this.#nextId++, keyId: target.keyId, address: target.address, client, healthClient };
-    this.#watch(connection);
+    this.#handshakes.set(connection, handshakes);
+    this.#watch(connection, handshakes);
     return connection;
   }
 
@@ -145,14 +153,16 @@ export class GrpcConnector implements Connector<GrpcConnection> {
     clearInterval(this.#watchdogs.get(connection));
     this.#watchdogs.delete(connection);
     const channel = connection.client.getChannel();
+    const handshakes = this.#handshakes.get(connection);
     // grpc-js leaves the socket of a channel closed mid-connect open (the server keeps seeing it),
-    // and never gives up on an attempt whose HTTP/2 handshake gets no answer. Once the attempt has
-    // its HTTP/2 session, the connector aborts it below; before that (TCP connect, TLS handshake)
-    // it waits, bounded, for the attempt to end one way or the other.
+    // and never gives up on an attempt whose handshake (TLS, HTTP/2) gets no answer. Once the
+    // attempt is in its TLS handshake or has its HTTP/2 session, the connector aborts it below;
+    // while its TCP connect runs, it waits, bounded, for the attempt to get that far or to end.
     const deadline = Date.now() + CLOSE_CONNECT_WAIT_MS;
     while (
       channel.getConnectivityState(false) === grpcJs().connectivityState.CONNECTING &&
       pendingSessions(localSubchannels(channel)).length === 0 &&
+      (handshakes?.pending.length ?? 0) === 0 &&
       Date.now() < deadline
     ) {
       // The session appears without a state change: look again every CONNECT_RECHECK_MS.
@@ -176,7 +186,10 @@ export class GrpcConnector implements Connector<GrpcConnection> {
     // socket for good. Stop those timers (found by the nightly fuzz: stop, wave, remove, restart).
     for (const subchannel of subchannels) subchannel.stopBackoff?.();
     // In the same turn as close(), before grpc-js starts its graceful close on the next tick: a
-    // reset, not a FIN, so that neither end keeps the connection.
+    // reset, not a FIN, so that neither end keeps the connection. After close(), so that the
+    // subchannel is already idle when the aborted attempt fails, and does not back off and retry.
+    handshakes?.abort();
+    this.#handshakes.delete(connection);
     for (const session of abandon) resetSocket(session);
   }
 
@@ -218,8 +231,10 @@ export class GrpcConnector implements Connector<GrpcConnection> {
 /** What the connector reads of a grpc-js http2 session: its socket (a proxy onto the net.Socket) and ping. */
 interface InternalSession {
   readonly destroyed: boolean;
-  readonly socket?: { resetAndDestroy?: () => void };
+  /** Node's proxy onto the session's socket; over TLS from 1.13 on, `_parent` is the TCP socket beneath. */
+  readonly socket?: { resetAndDestroy?: () => void; _parent?: { resetAndDestroy?: () => void } | null };
   ping(callback: (error: Error | null) => void): boolean;
+  destroy(): void;
 }
 
 /**
@@ -301,12 +316,23 @@ function unansweredPing(session: InternalSession, timeoutMs: number): Promise<bo
 
 /**
  * Resets the TCP connection under an http2 session. `session.socket` is Node's proxy onto the
- * net.Socket: it forwards `resetAndDestroy` (not on its list of forbidden methods) to the socket.
+ * socket: it forwards `resetAndDestroy` (not on its list of forbidden methods) and reads such as
+ * `_parent`. A TLS socket cannot be reset (its handle is a TLSWrap: ERR_INVALID_HANDLE_TYPE), so
+ * over TLS the TCP socket beneath it is reset; where there is none to reach (grpc-js before 1.13
+ * lets http2.connect open the TLS socket itself) the session is destroyed: a FIN, but nothing left
+ * on this side.
  */
 function resetSocket(session: InternalSession): void {
   try {
-    session.socket?.resetAndDestroy?.();
+    const socket = session.socket;
+    const tcp = socket?._parent ?? socket;
+    if (typeof tcp?.resetAndDestroy !== 'function') throw new Error('no socket to reset');
+    tcp.resetAndDestroy();
   } catch {
-    // Already unbound from its socket: the session is closing on its own.
+    try {
+      session.destroy();
+    } catch {
+      // Already unbound from its socket: the session is closing on its own.
+    }
   }
 }
