@@ -310,8 +310,8 @@ export const VARIANTS: readonly BrokenVariant[] = [
     patches: [
       {
         file: CONNECTOR,
-        find: '            stuckSince.delete(session);\n            resetSocket(session);\n',
-        replace: '            stuckSince.delete(session);\n',
+        find: "            stuckSince.delete(stuck);\n            if ('ping' in stuck) resetSocket(stuck);\n            else resetTcp(stuck);\n",
+        replace: '            stuckSince.delete(stuck);\n',
       },
     ],
     shortest: { commands: 2, why: 'a connection made during a black hole, then the recovery after heal' },
