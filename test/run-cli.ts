@@ -53,9 +53,9 @@ export interface StartedCli {
   stderr(): string;
 }
 
-/** Starts `src/cli/NAME.ts` as `runCli` does, without waiting for it to end. */
-export function startCli(name: string, args: string[]): StartedCli {
-  const { child, out } = spawnCli(name, args);
+/** Starts `src/cli/NAME.ts` as `runCli` does, without waiting for it to end; `env` adds to its environment. */
+export function startCli(name: string, args: string[], env: NodeJS.ProcessEnv = {}): StartedCli {
+  const { child, out } = spawnCli(name, args, env);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const waitFor = async (re: RegExp, timeoutMs = 30_000) => {
     const until = Date.now() + timeoutMs;
