@@ -33,6 +33,11 @@ export interface CallInput {
 
 export interface CallOptions {
   readonly deadlineMs?: number;
+  /**
+   * Wait for the connection while the channel cannot connect, instead of failing at once with
+   * UNAVAILABLE (gRPC wait-for-ready; calls only, default false). The deadline still applies.
+   */
+  readonly waitForReady?: boolean;
 }
 
 /** A client's own counters beside its pool's. */
@@ -92,7 +97,7 @@ export class PoolClient {
   async call(input: CallInput = {}, options: CallOptions = {}): Promise<UnaryReply> {
     this.#assertOpen('call');
     const deadlineMs = checkDeadline(options.deadlineMs ?? this.#deadlineMs);
-    const request = { ...input, requestId: input.requestId ?? randomUUID() };
+    const request = { ...input, requestId: input.requestId ?? randomUUID(), waitForReady: options.waitForReady === true };
     checkRequest(request);
     this.#calls += 1;
     // Active means "has a call in flight": the client counts itself once, on its first call in

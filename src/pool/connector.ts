@@ -27,6 +27,12 @@ export interface UnaryRequest {
   readonly delayMs?: number;
   /** Ask the server to fail with this gRPC status (1..16). */
   readonly failCode?: number;
+  /**
+   * A call option, not sent to the server: while the channel cannot connect (TRANSIENT_FAILURE),
+   * wait for it to become READY instead of failing at once with UNAVAILABLE (gRPC's wait-for-ready;
+   * the call still fails at its deadline or when its channel shuts down). Default false: fail fast.
+   */
+  readonly waitForReady?: boolean;
 }
 
 export interface UnaryReply {

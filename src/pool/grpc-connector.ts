@@ -202,7 +202,8 @@ export class GrpcConnector implements Connector<GrpcConnection> {
           delayMs: request.delayMs ?? 0,
           failCode: request.failCode ?? 0,
         },
-        new (grpcJs().Metadata)(),
+        // grpc-js takes wait-for-ready as an option of the call's metadata.
+        new (grpcJs().Metadata)({ waitForReady: request.waitForReady === true }),
         { deadline: Date.now() + deadlineMs },
         (error, response) => {
           // grpc-js answers with either an error or a response.
