@@ -13,7 +13,9 @@ export type BugClass =
   | 'server restart'
   | 'latency'
   | 'progress'
-  | 'network faults';
+  | 'network faults'
+  | 'connectivity'
+  | 'transport limits';
 
 /** Why a layer cannot catch a variant, when one cannot. */
 export interface LayerBlindSpot {
@@ -57,6 +59,9 @@ const CONNECTOR = 'pool/grpc-connector.ts';
 const NO_GRPC_IN_SIMULATION =
   'the simulated layer replaces the grpc-js connector with its own network, so a bug inside GrpcConnector cannot show there';
 const CLIENT = 'client/pool-client.ts';
+const NO_CHANNELS_IN_SIMULATION =
+  'the simulated network has no channel states, reconnect backoff, wait-for-ready or clock: only connectivity-spec on the live layer can see this';
+const ONE_SCENARIO = { commands: 1, why: 'one connectivity-spec scenario shows it' };
 
 export const VARIANTS: readonly BrokenVariant[] = [
   {
@@ -364,6 +369,131 @@ export const VARIANTS: readonly BrokenVariant[] = [
       },
     ],
     shortest: { commands: 2, why: 'two gets of one address with different options (keys-isolate property)' },
+  },
+  {
+    name: 'connector-drops-backoff-options',
+    bugClass: 'connectivity',
+    description:
+      "the connector strips the key's reconnect backoff options (grpc.*_reconnect_backoff_ms), so channels retry on grpc-js's defaults (1 s, up to 120 s)",
+    patches: [
+      {
+        file: CONNECTOR,
+        find: '      ...target.channelOptions,\n',
+        replace:
+          "      // Reconnect pacing is the connector's business, not the caller's.\n      ...Object.fromEntries(Object.entries(target.channelOptions).filter(([name]) => !name.includes('reconnect_backoff'))),\n",
+      },
+    ],
+    shortest: ONE_SCENARIO,
+    blindSpot: { layer: 'simulated', why: NO_CHANNELS_IN_SIMULATION },
+  },
+  {
+    name: 'connector-reconnects-on-idle',
+    bugClass: 'connectivity',
+    description:
+      'the connector keeps connections warm: whenever a channel falls IDLE it asks it to connect again, with no call pending',
+    patches: [
+      {
+        file: CONNECTOR,
+        find: '    client.getChannel().getConnectivityState(true);\n',
+        replace:
+          '    client.getChannel().getConnectivityState(true);\n    // Keep the connection warm: whenever the channel falls idle, connect again at once.\n    const keepWarm = (state: grpc.connectivityState): void =>\n      client.getChannel().watchConnectivityState(state, Number.POSITIVE_INFINITY, () => {\n        const now = client.getChannel().getConnectivityState(true);\n        if (now !== grpcJs().connectivityState.SHUTDOWN) keepWarm(now);\n      });\n    keepWarm(client.getChannel().getConnectivityState(false));\n',
+      },
+    ],
+    shortest: ONE_SCENARIO,
+    blindSpot: { layer: 'simulated', why: NO_CHANNELS_IN_SIMULATION },
+  },
+  {
+    name: 'connector-waits-for-ready-always',
+    bugClass: 'connectivity',
+    description:
+      'the connector sets wait-for-ready on every call to ride out restarts, so calls to a server that is down wait for their deadline instead of failing fast',
+    patches: [
+      {
+        file: CONNECTOR,
+        find: 'new (grpcJs().Metadata)({ waitForReady: request.waitForReady === true }),',
+        replace: 'new (grpcJs().Metadata)({ waitForReady: true }),',
+      },
+    ],
+    shortest: ONE_SCENARIO,
+    blindSpot: { layer: 'simulated', why: NO_CHANNELS_IN_SIMULATION },
+  },
+  {
+    name: 'client-drops-wait-for-ready',
+    bugClass: 'connectivity',
+    description:
+      "the client passes a call's deadline on but not its wait-for-ready option, so a wait-for-ready call fails fast while the server is down",
+    patches: [
+      {
+        file: CLIENT,
+        find: '    const request = { ...input, requestId: input.requestId ?? randomUUID(), waitForReady: options.waitForReady === true };',
+        replace: '    const request = { ...input, requestId: input.requestId ?? randomUUID() };',
+      },
+    ],
+    shortest: ONE_SCENARIO,
+    blindSpot: { layer: 'simulated', why: NO_CHANNELS_IN_SIMULATION },
+  },
+  {
+    name: 'close-skips-unready-channels',
+    bugClass: 'connectivity',
+    description:
+      'close closes a channel only when it is READY ("nothing else holds a connection"), so a call queued on a channel still connecting waits for its deadline',
+    patches: [
+      {
+        file: CONNECTOR,
+        find: '    // The health stub rides on the same channel: closing the channel once closes both.\n    connection.client.close();\n',
+        replace:
+          '    // Only a READY channel holds a connection worth closing.\n    if (channel.getConnectivityState(false) === grpcJs().connectivityState.READY) connection.client.close();\n',
+      },
+    ],
+    shortest: ONE_SCENARIO,
+    blindSpot: { layer: 'simulated', why: NO_CHANNELS_IN_SIMULATION },
+  },
+  {
+    name: 'message-limit-in-kib',
+    bugClass: 'transport limits',
+    description:
+      "the connector's defaults spell gRPC's 4 MB receive limit as 4 * 1024 (KiB for bytes): replies over 4 KiB fail RESOURCE_EXHAUSTED",
+    patches: [
+      {
+        file: CONNECTOR,
+        find: "  'grpc.keepalive_permit_without_calls': 1,\n});",
+        replace:
+          "  'grpc.keepalive_permit_without_calls': 1,\n  // gRPC's default receive limit, said explicitly: 4 MB.\n  'grpc.max_receive_message_length': 4 * 1024,\n});",
+      },
+    ],
+    shortest: { commands: 1, why: 'one transport-limits case with a reply over 4 KiB' },
+    blindSpot: {
+      layer: 'simulated',
+      why: 'the simulated network passes messages as objects: no encoding, no size limit',
+    },
+  },
+  {
+    name: 'connector-refuses-over-8-streams',
+    bugClass: 'transport limits',
+    description:
+      'the connector enforces a stream limit of its own, failing a call RESOURCE_EXHAUSTED when its channel already has 8 in flight instead of letting it wait for a stream',
+    patches: [
+      {
+        file: CONNECTOR,
+        find: 'let HealthClientCtor: HealthClientConstructor | undefined;',
+        replace:
+          'let HealthClientCtor: HealthClientConstructor | undefined;\nconst callsInFlight = new WeakMap<GrpcConnection, number>();',
+      },
+      {
+        file: CONNECTOR,
+        find: '  call(connection: GrpcConnection, request: UnaryRequest, deadlineMs: number): Promise<UnaryReply> {\n    return new Promise((resolve, reject) => {\n',
+        replace:
+          "  call(connection: GrpcConnection, request: UnaryRequest, deadlineMs: number): Promise<UnaryReply> {\n    // Servers commonly allow 8 streams at once: refuse what would exceed it.\n    const inFlight = callsInFlight.get(connection) ?? 0;\n    if (inFlight >= 8) return Promise.reject(new GrpcStatusError(8, 'too many calls in flight', 'Call'));\n    callsInFlight.set(connection, inFlight + 1);\n    return new Promise<UnaryReply>((resolve, reject) => {\n",
+      },
+      {
+        file: CONNECTOR,
+        find: '    });\n  }\n\n  health(',
+        replace:
+          '    }).finally(() => callsInFlight.set(connection, (callsInFlight.get(connection) ?? 1) - 1));\n  }\n\n  health(',
+      },
+    ],
+    shortest: { commands: 1, why: 'one transport-limits case with more than 8 calls at once' },
+    blindSpot: { layer: 'simulated', why: NO_GRPC_IN_SIMULATION },
   },
 ];
 
