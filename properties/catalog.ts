@@ -1,4 +1,6 @@
-import type { PropertyConstraints, PropertyResult } from './check-runner.js';
+import type { Layer, PropertyConstraints, PropertyResult } from './check-runner.js';
+import { CONNECTIVITY_PROPERTY, checkConnectivityProperty } from './connectivity/connectivity-property.js';
+import { checkLimitsProperty, LIMITS_PROPERTY } from './connectivity/limits-property.js';
 import { checkKeysProperty, KEYS_PROPERTY } from './keys-property.js';
 import { minimiseFailure, PROGRAM_SHAPE } from './minimise.js';
 import { checkParallelProperty, PARALLEL_PROPERTY } from './parallel/parallel-property.js';
@@ -12,6 +14,11 @@ export interface PropertyDefinition {
   readonly description: string;
   /** Whether it can run against `--target` servers (it needs no control over them). */
   readonly supportsTarget: boolean;
+  /**
+   * Runs per layer when `--runs` is not given, where the CLIs' defaults (200 live, 3000 simulated)
+   * would make the default `npm run properties` too long: a run of this property takes seconds.
+   */
+  readonly defaultRuns?: Partial<Record<Layer, number>>;
   check(constraints: PropertyConstraints): Promise<PropertyResult>;
   /**
    * Minimises a failure it found (its counterexample's steps, on the schedule it failed on, then
@@ -43,6 +50,22 @@ export const PROPERTIES: readonly PropertyDefinition[] = [
     description: 'concurrent gets with different channel options: one connection per distinct key, counted on the server',
     supportsTarget: false,
     check: checkKeysProperty,
+  },
+  {
+    name: CONNECTIVITY_PROPERTY,
+    description:
+      "gRPC's connectivity specs on the live layer: reconnect backoff counted at the server, no reconnect while idle, fail-fast and wait-for-ready calls, recovery within the backoff bound, queued calls ended by a close (skipped on the simulated layer)",
+    supportsTarget: false,
+    defaultRuns: { live: 20 },
+    check: checkConnectivityProperty,
+  },
+  {
+    name: LIMITS_PROPERTY,
+    description:
+      "message sizes from empty to past the receive limit and more calls at once than the server's stream limit, on one connection (live layer only)",
+    supportsTarget: false,
+    defaultRuns: { live: 40 },
+    check: checkLimitsProperty,
   },
 ];
 

@@ -93,6 +93,8 @@ export interface PropertyResult {
   readonly failingHistory?: readonly string[];
   /** The `--target` servers the runs went to (absent: the suite's own servers or the simulated network). */
   readonly targets?: readonly string[];
+  /** Set when the property cannot be expressed on this layer: why (nothing was run, `runs` is 0). */
+  readonly skipped?: string;
 }
 
 /** The pool property's options (the same as every property's). */

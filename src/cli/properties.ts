@@ -15,6 +15,10 @@ import { runMain } from './run-main.js';
 import { STOPPED } from './stop-signal.js';
 
 const DEFAULT_RUNS: Record<Layer, number> = { live: 200, simulated: 3_000 };
+/** The properties that set their own default runs (a run takes seconds), as the help says them. */
+const FEWER_RUNS = PROPERTIES.filter((p) => p.defaultRuns)
+  .map((p) => `${p.name} ${Object.entries(p.defaultRuns ?? {}).map(([layer, n]) => `${layer} ${n}`)}`)
+  .join(', ');
 
 /** After a stop, how long to wait for the check in progress to come back with what it found. */
 const STOP_WAIT_MS = 2_000;
@@ -30,7 +34,8 @@ Checks the connection pool with generated, scheduled interleavings: first the re
 ${PROPERTIES.map((p) => `  ${p.name}: ${p.description}`).join('\n')}
 
   --layer live|simulated|all   which layer(s) to run (default all)
-  --runs N                     runs per layer (default live ${DEFAULT_RUNS.live}, simulated ${DEFAULT_RUNS.simulated})
+  --runs N                     runs per layer (default live ${DEFAULT_RUNS.live}, simulated ${DEFAULT_RUNS.simulated};
+                               whose runs take seconds, fewer: ${FEWER_RUNS})
   --seed S                     seed, a whole number in -2147483648..2147483647 (negative: --seed -5
                                or --seed=-5; default: fresh, printed first)
   --path P                     fast-check replay path (needs --seed, one --layer, one --property)
@@ -198,7 +203,7 @@ runMain(
           seed,
           path: values.path,
           commandsReplayPath: values['commands-path'],
-          runs: runs ?? DEFAULT_RUNS[layer],
+          runs: runs ?? property.defaultRuns?.[layer] ?? DEFAULT_RUNS[layer],
           timeLimitMs: shareMs,
           maxCommands,
           variant,

@@ -23,15 +23,17 @@ export function resultLine(r: PropertyResult): string {
   const spread = r.workers && r.workers > 1 ? `, ${r.workers} workers` : '';
   const name = `${r.property} [${r.layer}${spread}${r.variant ? ` vs ${r.variant}` : ''}]`;
   const { runsPerSec, commandsPerSec } = rates(r);
-  const verdict = hadNoRuns(r)
-    ? r.interrupted
-      ? 'NO RUNS (stopped before the first run: time budget ran out, or interrupted)'
-      : 'NO RUNS (the seed and --path name no case as generated now: nothing was checked; replay a failure file instead)'
-    : r.passed
+  const verdict = r.skipped
+    ? `SKIPPED: ${r.skipped}`
+    : hadNoRuns(r)
       ? r.interrupted
-        ? 'PASS (stopped early: time budget reached or interrupted)'
-        : 'PASS'
-      : 'FAIL';
+        ? 'NO RUNS (stopped before the first run: time budget ran out, or interrupted)'
+        : 'NO RUNS (the seed and --path name no case as generated now: nothing was checked; replay a failure file instead)'
+      : r.passed
+        ? r.interrupted
+          ? 'PASS (stopped early: time budget reached or interrupted)'
+          : 'PASS'
+        : 'FAIL';
   // Commands (operations) per run: a run is longer or shorter depending on --max-commands.
   const l = r.runLengths;
   const lengths = l
