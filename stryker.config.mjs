@@ -1,9 +1,18 @@
-// Mutation testing of the stack's core (npm run mutation). Reports: reports/mutation/.
+// Mutation testing of the stack's core and the linearizability checker (npm run mutation). Reports: reports/mutation/.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutation.config.ts' },
-  mutate: ['src/pool/**/*.ts', 'src/client/**/*.ts', 'src/metrics/**/*.ts', '!**/*.test.ts'],
+  mutate: [
+    'src/pool/**/*.ts',
+    'src/client/**/*.ts',
+    'src/metrics/**/*.ts',
+    'src/faults/**/*.ts',
+    'src/harness/linearizability/**/*.ts',
+    '!**/*.test.ts',
+    // Timing helpers for the bench: what they measure is not a verdict any test could pin.
+    '!src/harness/linearizability/time-*.ts',
+  ],
   coverageAnalysis: 'perTest',
   // Re-test only mutants whose code or tests changed since the last run (reports/stryker-incremental.json).
   incremental: true,

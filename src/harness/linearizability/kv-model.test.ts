@@ -58,7 +58,7 @@ const reversed: LinearizabilityModel<string, KvOperation['input'], NonNullable<K
 };
 
 describe("Porcupine's six key-value histories, at default options", () => {
-  it.each(HISTORIES)('%s (%i operations): %s, in either key order, well under 2 s', async (name, size, expected) => {
+  it.each(HISTORIES)('%s (%i operations): %s, in either key order, in seconds at most', async (name, size, expected) => {
     const text = await readFile(`${KV}${name}.txt`, 'utf8');
     const ops = parsePorcupineKvLog(text, `${name}.txt`);
     expect(ops).toHaveLength(size);
@@ -72,7 +72,10 @@ describe("Porcupine's six key-value histories, at default options", () => {
       const report = checkOperations(model, ops);
       const ms = performance.now() - start;
       expect(report.result, order).toBe(expected);
-      expect(ms, `${name} ${order} took ${ms.toFixed(0)} ms`).toBeLessThan(2_000);
+      // Idle, the slowest (c50-ok) takes about 0.15-0.3 s (npm run bench prints it beside
+      // Porcupine's); this bound is for a loaded 2-core machine, and still fails the checker that
+      // searched every part to the end (c50-bad: 60 s, then a RangeError).
+      expect(ms, `${name} ${order} took ${ms.toFixed(0)} ms`).toBeLessThan(10_000);
       const labels = report.partitions.map((p) => p.label);
       expect(labels).toEqual(order === 'forward' ? keys : [...keys].reverse());
       expect(report.partitions.reduce((n, p) => n + p.ops, 0)).toBe(size);

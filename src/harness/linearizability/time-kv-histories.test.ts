@@ -23,7 +23,6 @@ describe('timeKvHistories', () => {
       expect(t.result).toBe(t.expected);
       expect(t.runs).toBe(3);
       expect(t.medianMs).toBeGreaterThan(0);
-      expect(t.medianMs).toBeLessThan(2_000);
       expect(t.porcupine.minMs).toBeGreaterThan(0);
       expect(t.porcupine.minMs).toBeLessThanOrEqual(t.porcupine.medianMs);
       expect(t.porcupine.medianMs).toBeLessThanOrEqual(t.porcupine.maxMs);
