@@ -56,7 +56,7 @@ export const PROPERTIES: readonly PropertyDefinition[] = [
     description:
       "gRPC's connectivity specs on the live layer: reconnect backoff counted at the server, no reconnect while idle, fail-fast and wait-for-ready calls, recovery within the backoff bound, queued calls ended by a close (skipped on the simulated layer)",
     supportsTarget: false,
-    defaultRuns: { live: 20 },
+    defaultRuns: { live: 16 },
     check: checkConnectivityProperty,
   },
   {
@@ -64,7 +64,7 @@ export const PROPERTIES: readonly PropertyDefinition[] = [
     description:
       "message sizes from empty to past the receive limit and more calls at once than the server's stream limit, on one connection (live layer only)",
     supportsTarget: false,
-    defaultRuns: { live: 40 },
+    defaultRuns: { live: 24 },
     check: checkLimitsProperty,
   },
 ];
