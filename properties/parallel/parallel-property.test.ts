@@ -44,6 +44,14 @@ describe('a hang is named as a deadlock at once, not waited out', () => {
     expect(r.error).toMatch(/deadlock: .* cannot finish: .*close\(\) pending with nothing scheduled and nothing in flight/);
   });
 
+  it('a graceful stop waiting on a black-holed connection is not called a deadlock (live, the real pool)', async () => {
+    // Found by a default run (seed 1): the stop waits on the network outside any exchange.
+    const steps = ['c1: call(1)', 'nemesis: fault(1, blackhole) ; stop(1)'];
+    const r = await checkParallelProperty({ layer: 'live', seed: 1_066_475_884, path: '2', steps, runs: 1 });
+    expect(r.error).toBeUndefined();
+    expect(r.passed).toBe(true);
+  });
+
   it('a program whose close must wait for calls in flight is not called a deadlock (the real pool)', async () => {
     const steps = ['c1: wave(0, x2) ; close()', 'c2: wave(0, x2) ; remove(0)'];
     const r = await checkParallelProperty({ layer: 'simulated', seed: 3, steps, runs: 300 });

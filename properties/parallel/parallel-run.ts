@@ -174,7 +174,11 @@ export class ParallelRun {
       const watch = () => {
         // fast-check releases a task before its exchange may have ended (a call behind a black
         // hole): nothing in flight means no task waiting for release and none still settling.
-        const idle = this.s.count() === 0 && this.activity.tasksInFlight() === 0;
+        // A live nemesis action waits on the network outside any exchange (a graceful stop waits
+        // for its connections to close, one of them behind a black hole): not quiet, but bounded
+        // by the server's own grace and the phase limit.
+        const nemesisWaits = this.backend.layer === 'live' && this.ops.some((o) => o.ret === undefined && o.client === 'nemesis');
+        const idle = this.s.count() === 0 && this.activity.tasksInFlight() === 0 && !nemesisWaits;
         const now = performance.now();
         quietSince = idle ? (quietSince ?? now) : undefined;
         if (quietSince !== undefined && now - quietSince >= quietMs) {
