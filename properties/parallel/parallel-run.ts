@@ -165,6 +165,8 @@ export class ParallelRun {
   ): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     let look: NodeJS.Timeout | undefined;
+    // Set once the wait is over: a look already queued (its setImmediate) must not go on polling.
+    let over = false;
     const hung = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(new ModelDisagreement(message?.() ?? `${what} did not finish within ${limitMs} ms (hung)`)),
@@ -172,6 +174,7 @@ export class ParallelRun {
       );
       let quietSince: number | undefined;
       const watch = () => {
+        if (over) return;
         // fast-check releases a task before its exchange may have ended (a call behind a black
         // hole): nothing in flight means no task waiting for release and none still settling.
         // A live nemesis action waits on the network outside any exchange (a graceful stop waits
@@ -197,6 +200,7 @@ export class ParallelRun {
       return await Promise.race([this.s.waitFor(promise), hung]);
     } finally {
       clearTimeout(timer);
+      over = true;
       clearTimeout(look);
     }
   }
