@@ -66,9 +66,19 @@ export interface SelfCheckOptions {
 const ROUNDS = [0.01, 0.05, 0.2, 1] as const;
 const ATTEMPT_RUNS: Record<Layer, number> = { simulated: 100_000, live: 5_000 };
 
-/** The time a variant gets on a layer: `capMs` when given, else the catalogue's budget for it, else the default. */
+/**
+ * Time on a layer the catalogue says cannot see the variant: it is still tried (a blind spot that
+ * stopped being one would show), briefly; the full default spent ten minutes of a default run there.
+ */
+export const BLIND_BUDGET_MS = 5_000;
+
+/**
+ * The time a variant gets on a layer: `capMs` when given, else the catalogue's budget for it, else
+ * a short try where the catalogue calls the layer blind, else the default.
+ */
 export function layerBudgetMs(variant: BrokenVariant, layer: Layer, capMs?: number): number {
-  return capMs ?? variant.budgetMs?.[layer] ?? DEFAULT_BUDGET_MS;
+  const blind = variant.blindSpot?.layer === layer ? BLIND_BUDGET_MS : undefined;
+  return capMs ?? variant.budgetMs?.[layer] ?? blind ?? DEFAULT_BUDGET_MS;
 }
 
 /** Runs the properties against `variant` on each layer in turn, and reports every layer. */

@@ -1,4 +1,10 @@
-import { DEFAULT_BUDGET_MS, type SelfCheckOptions, selfCheckVariant, type VariantVerdict } from '../../properties/self-check.js';
+import {
+  BLIND_BUDGET_MS,
+  DEFAULT_BUDGET_MS,
+  type SelfCheckOptions,
+  selfCheckVariant,
+  type VariantVerdict,
+} from '../../properties/self-check.js';
 import { VARIANTS } from '../../properties/variants/index.js';
 import { defaultWorkers, PropertyWorkers } from '../../properties/workers/worker-pool.js';
 import { checkOutputFile, OutputPathError, writeFileAtomic } from '../harness/reports.js';
@@ -18,7 +24,8 @@ shows the bug. A layer the catalogue says cannot see a bug is marked "blind" wit
 A property whose time ran out before its first run counts as not having caught the variant.
 
   --cap D          most time per variant per layer, for every variant (default: the budget the
-                   catalogue gives a variant that needs more, else ${DEFAULT_BUDGET_MS / 1000}s)
+                   catalogue gives a variant that needs more, ${BLIND_BUDGET_MS / 1000}s on a layer the
+                   catalogue calls blind, else ${DEFAULT_BUDGET_MS / 1000}s)
   --seed S         seed, a whole number in -2147483648..2147483647 (default: fresh per variant)
   --variant NAME   check one variant only
   --layer L        live, simulated or all (default all)
