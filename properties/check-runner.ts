@@ -25,6 +25,11 @@ export interface PropertyConstraints {
   readonly addresses?: number;
   /** Run against a known-broken pool instead of the real one. */
   readonly variant?: BrokenVariant;
+  /**
+   * The pool under test (`--pool`): a built-in adapter's name (default `own`) or the absolute path
+   * of an adapter file (see properties/adapter/registry.ts).
+   */
+  readonly pool?: string;
   /** Run the live layer against these servers (host:port) instead of embedded ones. */
   readonly targets?: readonly string[];
   /**
@@ -52,6 +57,8 @@ export interface PropertyResult {
   readonly property: string;
   readonly layer: Layer;
   readonly variant: string | undefined;
+  /** The adapter the runs used (`--pool`), when not this project's own pool. */
+  readonly pool?: string;
   readonly passed: boolean;
   readonly interrupted: boolean;
   readonly runs: number;
@@ -167,6 +174,7 @@ export async function runCheck<T extends unknown[]>(
     property: o.name,
     layer: o.layer,
     variant: c.variant?.name,
+    ...(c.pool !== undefined && c.pool !== 'own' ? { pool: c.pool } : {}),
     passed: !failed,
     interrupted: details.interrupted,
     runs: details.numRuns,

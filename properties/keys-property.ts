@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { History } from '../src/harness/history.js';
-import { ConnectionPool } from '../src/pool/connection-pool.js';
+import { LoadTestMetrics } from '../src/metrics/load-test-metrics.js';
 import type { ChannelOptionValues } from '../src/pool/pool-key.js';
+import { adapterFor } from './adapter/registry.js';
+import { notForThisPool, unmetNeeds } from './adapter/requirements.js';
 import { type Backend, CALL_DEADLINE_MS } from './backend.js';
 import { firstErrorWins, type PropertyConstraints, type PropertyResult, runCheck } from './check-runner.js';
 import { CLOSE_SETTLE_MS } from './invariants.js';
@@ -10,8 +12,6 @@ import { ModelDisagreement, setUp } from './outcomes.js';
 import { ProgramTextError } from './parallel/program-text.js';
 import { runLengths } from './run-lengths.js';
 import { SimulatedBackend } from './simulated-backend.js';
-import type { Stack } from './stack.js';
-import { variantStack } from './variants/index.js';
 
 export const KEYS_PROPERTY = 'keys-isolate';
 
@@ -57,7 +57,9 @@ export async function checkKeysProperty(c: PropertyConstraints = {}): Promise<Pr
   const step = fc
     .record({ address: fc.integer({ min: 0, max: addresses - 1 }), options: fc.integer({ min: 0, max: OPTION_SETS.length - 1 }) })
     .map((r) => new GetStep(r.address, r.options));
-  const stack: Stack = c.variant ? await variantStack(c.variant) : {};
+  const adapter = await adapterFor(c);
+  const skip = unmetNeeds(adapter, { features: ['keyOptions', 'seam'] });
+  if (skip) return notForThisPool(KEYS_PROPERTY, c, skip);
   let runNo = 0;
   let lastCase = '';
   const sizes: number[] = [];
@@ -70,26 +72,32 @@ export async function checkKeysProperty(c: PropertyConstraints = {}): Promise<Pr
       layer === 'live' ? LiveBackend.start(addresses) : new SimulatedBackend(addresses),
     );
     const history = new History();
-    const scheduled = backend.connector(s, history);
-    const pool =
-      stack.makePool?.({ connector: scheduled, name: 'keys' }) ?? new ConnectionPool({ connector: scheduled, name: 'keys' });
+    const scheduled = backend.connector(s, history, undefined, adapter.liveConnector);
+    const pool = adapter.create({
+      connector: scheduled,
+      name: 'keys',
+      deadlineMs: CALL_DEADLINE_MS,
+      metrics: new LoadTestMetrics(),
+    });
     runNo += 1;
     await firstErrorWins(
       async () => {
         await s.waitFor(
           Promise.all(
             steps.map((g, k) =>
-              pool.withConnection(backend.addresses[g.address] as string, { channelOptions: OPTION_SETS[g.options] }, (conn) =>
-                pool.connector.call(conn, { requestId: `keys-${runNo}-${k}` }, CALL_DEADLINE_MS),
+              pool.call(
+                backend.addresses[g.address] as string,
+                { requestId: `keys-${runNo}-${k}` },
+                { channelOptions: OPTION_SETS[g.options] as ChannelOptionValues },
               ),
             ),
           ),
         );
         const distinct = new Set(steps.map((g) => `${g.address}/${g.options}`));
-        if (pool.size !== distinct.size)
-          throw new ModelDisagreement(`pool holds ${pool.size} keys for ${distinct.size} distinct (address, options)`);
-        const stats = pool.stats();
-        if (stats.created !== distinct.size || stats.reused !== steps.length - distinct.size) {
+        const stats = pool.stats?.();
+        if (stats && stats.liveKeys !== distinct.size)
+          throw new ModelDisagreement(`pool holds ${stats.liveKeys} keys for ${distinct.size} distinct (address, options)`);
+        if (stats && (stats.created !== distinct.size || stats.reused !== steps.length - distinct.size)) {
           throw new ModelDisagreement(
             `stats created ${stats.created}, reused ${stats.reused}; expected ${distinct.size}, ${steps.length - distinct.size}`,
           );

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { initialModel } from '../models/pool-model.js';
+import { ownAdapter } from './adapter/adapters/own-pool.js';
 import { settleWaves } from './commands.js';
 import { SimulatedBackend } from './simulated-backend.js';
 import { World } from './world.js';
@@ -11,7 +12,7 @@ describe('lost requests are named from what was issued', () => {
   it('a request that never settles is reported by id', async () => {
     await fc.assert(
       fc.asyncProperty(fc.scheduler(), async (s) => {
-        const w = new World(new SimulatedBackend(1), s, {}, 'lost');
+        const w = new World(new SimulatedBackend(1), s, ownAdapter, 'lost');
         const m = initialModel(1);
         const wave = m.nextWaveId;
         m.waves.set(wave, {

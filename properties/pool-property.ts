@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { initialModel, type PoolModel } from '../models/pool-model.js';
 import { checkEveryOpSettlesOnce, checkLatencyBound } from '../src/harness/checkers.js';
+import { adapterFor } from './adapter/registry.js';
+import { notForThisPool, unmetNeeds } from './adapter/requirements.js';
 import { type Backend, CALL_DEADLINE_MS, SETTLE_TOLERANCE_MS } from './backend.js';
 import { firstErrorWins, type PoolPropertyConstraints, type PropertyResult, runCheck } from './check-runner.js';
 import { parseCommandSteps } from './command-text.js';
@@ -13,9 +15,7 @@ import { ModelDisagreement, setUp } from './outcomes.js';
 import { runLengths } from './run-lengths.js';
 import { STEPS_SHAPE } from './sequential-minimise.js';
 import { SimulatedBackend } from './simulated-backend.js';
-import type { Stack } from './stack.js';
 import { TargetBackend } from './target-backend.js';
-import { variantStack } from './variants/index.js';
 import { World } from './world.js';
 
 export const POOL_PROPERTY = 'pool-matches-model';
@@ -26,7 +26,9 @@ export async function checkPoolProperty(c: PoolPropertyConstraints = {}): Promis
   const addresses = c.addresses ?? 2;
   const maxCommands = c.maxCommands ?? 12;
   const runs = c.runs ?? 100;
-  const stack: Stack = c.variant ? await variantStack(c.variant) : {};
+  const adapter = await adapterFor(c);
+  const skip = unmetNeeds(adapter, { preciseModel: true, features: ['add', 'remove', 'health', 'stats', 'seam'] });
+  if (skip) return notForThisPool(POOL_PROPERTY, c, skip);
   const runPrefix = randomBytes(3).toString('hex');
   let runNo = 0;
   let lastCase = '';
@@ -52,7 +54,7 @@ export async function checkPoolProperty(c: PoolPropertyConstraints = {}): Promis
         (await setUp<Backend>(`start ${serverCount} ${layer} test server(s)`, () =>
           layer === 'live' ? LiveBackend.start(serverCount) : new SimulatedBackend(serverCount),
         ));
-      const world = new World(backend, s, stack, `${runPrefix}-${++runNo}`);
+      const world = new World(backend, s, adapter, `${runPrefix}-${++runNo}`);
       let model: PoolModel | undefined;
       await firstErrorWins(
         async () => {

@@ -44,6 +44,7 @@ export function toFailureFile(result: PropertyResult): FailureFile {
     error: result.error ?? '',
     options: { maxCommands: result.constraints.maxCommands, addresses: result.constraints.addresses },
     target: result.targets?.length ? [...result.targets] : null,
+    ...(result.pool ? { pool: result.pool } : {}),
     grpcJsVersion: result.grpcJs ?? grpcJsVersion(),
     commit: currentCommit(),
     createdAt: new Date().toISOString(),
@@ -144,6 +145,7 @@ export async function replayFile(file: string, options: ReplayOptions = {}): Pro
     addresses: failure.options.addresses,
     maxCommands: failure.options.maxCommands,
     variant,
+    ...(failure.pool ? { pool: failure.pool } : {}),
     noShrink: true,
     ...(target ? { targets: target } : {}),
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BLIND_BUDGET_MS, DEFAULT_BUDGET_MS, layerBudgetMs, selfCheckVariant } from './self-check.js';
-import { findVariant, VARIANTS, variantStack } from './variants/index.js';
+import { findVariant, VARIANTS, variantAdapter } from './variants/index.js';
 
 // The catalogue at a fixed seed and a small budget on the simulated layer (the live layer is
 // measured by `npm run self-check`): every variant that layer can see must be caught.
@@ -9,7 +9,7 @@ describe('the suite catches every variant in the catalogue', () => {
     expect(VARIANTS.length).toBeGreaterThanOrEqual(12);
     expect(new Set(VARIANTS.map((v) => v.bugClass)).size).toBeGreaterThanOrEqual(9);
     expect(new Set(VARIANTS.map((v) => v.name)).size).toBe(VARIANTS.length);
-    for (const v of VARIANTS) await expect(variantStack(v), v.name).resolves.toBeDefined();
+    for (const v of VARIANTS) await expect(variantAdapter(v), v.name).resolves.toBeDefined();
   });
 
   it.each(VARIANTS.filter((v) => v.blindSpot?.layer !== 'simulated').map((v) => [v.name, v] as const))(

@@ -1,12 +1,10 @@
 import type { Scheduler } from 'fast-check';
-import type { PoolClient } from '../src/client/pool-client.js';
 import { History } from '../src/harness/history.js';
 import { LoadTestMetrics } from '../src/metrics/load-test-metrics.js';
-import type { ConnectionPool } from '../src/pool/connection-pool.js';
-import type { PoolStats } from '../src/pool/pool-stats.js';
+import type { HealthStatus, UnaryReply } from '../src/pool/connector.js';
+import type { PoolAdapter, PoolCounters, PoolUnderTest } from './adapter/adapter.js';
 import { type Backend, CALL_DEADLINE_MS } from './backend.js';
 import { ModelDisagreement, type Observed, outcomeOfError } from './outcomes.js';
-import { REAL_STACK, type Stack } from './stack.js';
 
 /** One request of a wave, as it ended. */
 export interface WaveRequestResult {
@@ -30,29 +28,26 @@ export type Settled<T> = { ok: true; value: T } | { ok: false; outcome: Observed
  */
 export class World {
   readonly history = new History();
-  readonly pool: ConnectionPool;
-  readonly clients: PoolClient[];
-  /** Every client records here: its counts must agree with the clients' own. */
+  readonly pool: PoolUnderTest;
+  /** The pool records calls here (where its adapter says it does): its counts must agree with `tally`. */
   readonly metrics = new LoadTestMetrics();
+  /** Calls made through the pool and how each ended, counted by the harness as it saw them. */
+  readonly tally = { calls: 0, succeeded: 0, failed: 0 };
   readonly waves = new Map<number, Promise<WaveRequestResult[]>>();
   /** Every request a wave issued, by id, recorded before the call is made: settled or not. */
   readonly issued = new Map<string, { readonly wave: number; settled: boolean }>();
   /** The last stats read, to check that counters never go backwards. */
-  lastStats: PoolStats | undefined;
+  lastStats: PoolCounters | undefined;
   #nextRequest = 1;
 
   constructor(
     readonly backend: Backend,
     readonly scheduler: Scheduler,
-    stack: Stack,
+    readonly adapter: PoolAdapter,
     readonly runId: string,
   ) {
-    const connector = backend.connector(scheduler, this.history, undefined, stack.GrpcConnector);
-    const makePool = stack.makePool ?? REAL_STACK.makePool;
-    const makeClient = stack.makeClient ?? REAL_STACK.makeClient;
-    this.pool = makePool({ connector, name: `run-${runId}` });
-    const options = { pool: this.pool, deadlineMs: CALL_DEADLINE_MS, metrics: this.metrics };
-    this.clients = backend.addresses.map((a) => makeClient(a, options));
+    const connector = backend.connector(scheduler, this.history, undefined, adapter.liveConnector);
+    this.pool = adapter.create({ connector, name: `run-${runId}`, deadlineMs: CALL_DEADLINE_MS, metrics: this.metrics });
   }
 
   address(i: number): string {
@@ -61,10 +56,39 @@ export class World {
     return a;
   }
 
-  client(i: number): PoolClient {
-    const c = this.clients[i];
-    if (!c) throw new RangeError(`no client ${i}`);
-    return c;
+  /** A call to address `i` through the pool, counted in `tally` as the harness sees it end. */
+  async call(i: number, request: { requestId: string; failCode?: number; delayMs?: number }): Promise<UnaryReply> {
+    this.tally.calls += 1;
+    try {
+      const reply = await this.pool.call(this.address(i), request);
+      this.tally.succeeded += 1;
+      return reply;
+    } catch (error) {
+      this.tally.failed += 1;
+      throw error;
+    }
+  }
+
+  add(i: number): Promise<void> {
+    if (!this.pool.add) throw new RangeError('this pool offers no add');
+    return this.pool.add(this.address(i));
+  }
+
+  remove(i: number): Promise<boolean> {
+    if (!this.pool.remove) throw new RangeError('this pool offers no remove');
+    return this.pool.remove(this.address(i));
+  }
+
+  /** The pool's counters (only where the adapter offers them). */
+  stats(): PoolCounters {
+    if (!this.pool.stats) throw new RangeError('this pool offers no stats');
+    return this.pool.stats();
+  }
+
+  /** A health check of address `i` through the pool (only where the adapter offers it). */
+  health(i: number): Promise<HealthStatus> {
+    if (!this.pool.health) throw new RangeError('this pool offers no health check');
+    return this.pool.health(this.address(i));
   }
 
   /** A request id unique across runs, so a shared server's ledger can be read per run. */

@@ -107,7 +107,7 @@ export class BackoffScenario {
       const pool = stack.pool(connector, 'connectivity-backoff');
       const keyOptions = this.optionsAt === 'key' ? options : {};
       // Connect ahead of use, both channels in the same turn: "started at the same time".
-      await Promise.all(listeners.map((l) => pool.add(l.address, { channelOptions: keyOptions })));
+      await Promise.all(listeners.map((l) => stack.add(pool, l.address, keyOptions)));
       if (this.callEveryMs > 0) {
         for (const l of listeners) {
           const client = stack.client(pool, l.address, keyOptions);

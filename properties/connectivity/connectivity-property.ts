@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { assertClientApis } from '../../src/pool/grpc-js-release.js';
+import { adapterFor } from '../adapter/registry.js';
+import { notForThisPool, unmetNeeds } from '../adapter/requirements.js';
 import { type PropertyConstraints, type PropertyResult, runCheck } from '../check-runner.js';
 import { setUp } from '../outcomes.js';
 import { ProgramTextError } from '../parallel/program-text.js';
 import { runLengths } from '../run-lengths.js';
-import type { Stack } from '../stack.js';
-import { variantStack } from '../variants/index.js';
 import { BackoffScenario } from './backoff-scenario.js';
 import { CloseQueuedScenario } from './close-queued-scenario.js';
 import { IdleScenario } from './idle-scenario.js';
@@ -49,7 +49,7 @@ export function connectivityScenarios(): fc.Arbitrary<ConnectivityScenario> {
 }
 
 /**
- * gRPC's connectivity specs, checked on the live layer against the client stack (pool, client,
+ * gRPC's connectivity specs, checked on the live layer against the client adapter (pool, client,
  * grpc-js connector) on the selected @grpc/grpc-js release. Each run is one scenario:
  * - `backoff`: reconnect attempts to a server that is down follow connection-backoff.md (spacing,
  *   growth, jitter, cap), counted where the server would be; calls meanwhile fail fast;
@@ -64,7 +64,9 @@ export async function checkConnectivityProperty(c: PropertyConstraints = {}): Pr
   const layer = c.layer ?? 'simulated';
   if (layer !== 'live') return notOnThisLayer(CONNECTIVITY_PROPERTY, c, CONNECTIVITY_LIVE_ONLY);
   const runs = c.runs ?? 100;
-  const stack: Stack = c.variant ? await variantStack(c.variant) : {};
+  const adapter = await adapterFor(c);
+  const skip = unmetNeeds(adapter, { features: ['keyOptions', 'add', 'seam'] });
+  if (skip) return notForThisPool(CONNECTIVITY_PROPERTY, c, skip);
   const scenarios = c.steps ? fc.constant(parseOne(c.steps)) : connectivityScenarios();
   const kinds: Record<string, number> = {};
   const sizes: number[] = [];
@@ -76,7 +78,7 @@ export async function checkConnectivityProperty(c: PropertyConstraints = {}): Pr
     await setUp('run the client stack on the selected @grpc/grpc-js', () => assertClientApis());
     const lag = new LoopLag();
     try {
-      await scenario.run(new StackUnderTest(stack), lag);
+      await scenario.run(new StackUnderTest(adapter), lag);
     } finally {
       lag.stop();
     }

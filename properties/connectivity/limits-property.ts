@@ -2,12 +2,12 @@ import fc from 'fast-check';
 import { assertClientApis } from '../../src/pool/grpc-js-release.js';
 import type { ChannelOptionValues } from '../../src/pool/pool-key.js';
 import { TestServer } from '../../src/server/test-server.js';
+import { adapterFor } from '../adapter/registry.js';
+import { notForThisPool, unmetNeeds } from '../adapter/requirements.js';
 import { type PropertyConstraints, type PropertyResult, runCheck } from '../check-runner.js';
 import { setUp } from '../outcomes.js';
 import { ProgramTextError } from '../parallel/program-text.js';
 import { runLengths } from '../run-lengths.js';
-import type { Stack } from '../stack.js';
-import { variantStack } from '../variants/index.js';
 import { notOnThisLayer } from './live-only.js';
 import { expectedOutcome, requestSize, responseSize } from './message-size.js';
 import { intField, readStep, StackUnderTest, statusText, stepText, violation } from './scenario-kit.js';
@@ -187,7 +187,9 @@ export async function checkLimitsProperty(c: PropertyConstraints = {}): Promise<
   const layer = c.layer ?? 'simulated';
   if (layer !== 'live') return notOnThisLayer(LIMITS_PROPERTY, c, LIMITS_LIVE_ONLY);
   const runs = c.runs ?? 100;
-  const stack: Stack = c.variant ? await variantStack(c.variant) : {};
+  const adapter = await adapterFor(c);
+  const skip = unmetNeeds(adapter, { features: ['keyOptions', 'seam'] });
+  if (skip) return notForThisPool(LIMITS_PROPERTY, c, skip);
   const cases = c.steps ? fc.constant(parseOne(c.steps)) : LimitsCase.arbitrary();
   const sizes: number[] = [];
   let lastCase = '';
@@ -197,7 +199,7 @@ export async function checkLimitsProperty(c: PropertyConstraints = {}): Promise<
     sizes.push(limitsCase.sizes.length);
     runNo += 1;
     await setUp('run the client stack on the selected @grpc/grpc-js', () => assertClientApis());
-    await limitsCase.run(new StackUnderTest(stack), runNo);
+    await limitsCase.run(new StackUnderTest(adapter), runNo);
   });
   const result = await runCheck(property, {
     name: LIMITS_PROPERTY,

@@ -103,7 +103,7 @@ export class OutageScenario {
       const options = backoffOptions(this.initialMs, this.maxMs);
       const pool = stack.pool(stack.connector(), 'connectivity-outage');
       const client = stack.client(pool, listener.address, options);
-      await pool.add(listener.address, { channelOptions: options });
+      await stack.add(pool, listener.address, options);
       const waiting = this.waitForReady
         ? timedCall(() => client.call({}, { deadlineMs: WAIT_FOR_READY_DEADLINE_MS, waitForReady: true }))
         : undefined;

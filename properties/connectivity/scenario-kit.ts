@@ -1,44 +1,69 @@
-import { PoolClient } from '../../src/client/pool-client.js';
-import { ConnectionPool } from '../../src/pool/connection-pool.js';
+import { randomUUID } from 'node:crypto';
+import { LoadTestMetrics } from '../../src/metrics/load-test-metrics.js';
+import type { UnaryReply } from '../../src/pool/connector.js';
 import { GrpcConnector } from '../../src/pool/grpc-connector.js';
 import type { ChannelOptionValues } from '../../src/pool/pool-key.js';
+import type { PoolAdapter, PoolUnderTest } from '../adapter/adapter.js';
 import { ModelDisagreement } from '../outcomes.js';
 import { ProgramTextError } from '../parallel/program-text.js';
-import type { Stack } from '../stack.js';
 
 /** The reconnect backoff options, as a key's (or the connector's) channel options. */
 export function backoffOptions(initialMs: number, maxMs: number): ChannelOptionValues {
   return { 'grpc.initial_reconnect_backoff_ms': initialMs, 'grpc.max_reconnect_backoff_ms': maxMs };
 }
 
+/** A call as a scenario makes it: the request's fields, its deadline, and wait-for-ready. */
+export interface ScenarioCall {
+  readonly requestId?: string;
+  readonly payload?: Uint8Array;
+  readonly delayMs?: number;
+}
+
+/** One key of a pool as a scenario uses it. */
+export interface ScenarioClient {
+  call(input: ScenarioCall, options: { deadlineMs: number; waitForReady?: boolean }): Promise<UnaryReply>;
+}
+
+/** Deadline of a scenario's calls that do not give their own (every scenario call does). */
+const SCENARIO_DEADLINE_MS = 5_000;
+
 /**
- * The client stack a scenario drives: the real pool, client and grpc-js connector, or a broken
- * variant's (built from a patched copy of src/). Every channel is made by the stack's own
- * connector, on the client release `grpcJs()` loads.
+ * The client stack a scenario drives: the pool the adapter makes (this project's by default, or a
+ * broken variant's) over a grpc-js connector (the adapter's `liveConnector`, else the real one).
+ * Every channel is made by that connector, on the client release `grpcJs()` loads.
  */
 export class StackUnderTest {
-  readonly #stack: Stack;
-  readonly #pools: ConnectionPool[] = [];
+  readonly #pools: PoolUnderTest[] = [];
 
-  constructor(stack: Stack) {
-    this.#stack = stack;
-  }
+  constructor(readonly adapter: PoolAdapter) {}
 
   connector(defaults: ChannelOptionValues = {}, handshakeTimeoutMs?: number): GrpcConnector {
-    const Grpc = this.#stack.GrpcConnector ?? GrpcConnector;
+    const Grpc = this.adapter.liveConnector ?? GrpcConnector;
     return new Grpc(defaults, handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs });
   }
 
   /** A pool over `connector`; closed by `closeAll`. */
-  pool(connector: GrpcConnector, name: string): ConnectionPool {
-    const pool = this.#stack.makePool?.({ connector, name }) ?? new ConnectionPool({ connector, name });
+  pool(connector: GrpcConnector, name: string): PoolUnderTest {
+    const pool = this.adapter.create({ connector, name, deadlineMs: SCENARIO_DEADLINE_MS, metrics: new LoadTestMetrics() });
     this.#pools.push(pool);
     return pool;
   }
 
-  client(pool: ConnectionPool, address: string, channelOptions: ChannelOptionValues): PoolClient {
-    const options = { pool, channelOptions };
-    return this.#stack.makeClient?.(address, options) ?? new PoolClient(address, options);
+  /** Connects `address` ahead of use (the connectivity property runs only on pools that offer add). */
+  async add(pool: PoolUnderTest, address: string, channelOptions: ChannelOptionValues): Promise<void> {
+    if (!pool.add) throw new Error(`the ${this.adapter.name} pool offers no add`);
+    await pool.add(address, { channelOptions });
+  }
+
+  client(pool: PoolUnderTest, address: string, channelOptions: ChannelOptionValues): ScenarioClient {
+    return {
+      call: (input, { deadlineMs, waitForReady }) =>
+        pool.call(
+          address,
+          { ...input, requestId: input.requestId ?? randomUUID(), waitForReady: waitForReady === true },
+          { channelOptions, deadlineMs },
+        ),
+    };
   }
 
   /** Closes every pool made here (their channels with them). */

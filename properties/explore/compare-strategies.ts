@@ -13,7 +13,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import fc, { type Scheduler } from 'fast-check';
 import { type Program, programArbitrary } from '../parallel/program.js';
-import { findVariant, VARIANTS, variantStack } from '../variants/index.js';
+import { findVariant, VARIANTS, variantAdapter } from '../variants/index.js';
 import { ControlledScheduler } from './controlled-scheduler.js';
 import { runWith } from './run-program.js';
 import { PctStrategy } from './strategies.js';
@@ -57,7 +57,7 @@ const names =
 for (const name of names) {
   const v = findVariant(name);
   if (!v) throw new Error(`no variant ${name}`);
-  const stack = await variantStack(v);
+  const adapter = await variantAdapter(v);
   for (const strategy of Object.keys(STRATEGIES) as StrategyName[]) {
     const started = performance.now();
     const runs: (number | null)[] = [];
@@ -74,7 +74,7 @@ for (const name of names) {
       let found: number | null = null;
       for (let k = 0; k < programs.length; k++) {
         const s = STRATEGIES[strategy](seed * 100_003 + k);
-        const r = await runWith(programs[k] as Program, stack, 2, s);
+        const r = await runWith(programs[k] as Program, adapter, 2, s);
         if (s instanceof ControlledScheduler) {
           steps += s.steps;
           stepRuns++;

@@ -1,5 +1,5 @@
+import type { PoolAdapter } from '../adapter/adapter.js';
 import type { Program } from '../parallel/program.js';
-import type { Stack } from '../stack.js';
 import { type PendingTask, type SchedulingStrategy, StrategyError } from './controlled-scheduler.js';
 import { type RunOutcome, runProgram } from './run-program.js';
 import type { RunView } from './state-hash.js';
@@ -68,7 +68,7 @@ export class NondeterminismError extends StrategyError {
  */
 export async function exploreProgram(
   program: Program,
-  stack: Stack,
+  adapter: PoolAdapter,
   addresses: number,
   c: ExploreConstraints = {},
 ): Promise<ProgramExploration> {
@@ -137,10 +137,10 @@ export async function exploreProgram(
   for (;;) {
     if (runs >= maxRuns || c.shouldStop?.()) return ended(false);
     runs++;
-    const outcome = await runProgram(program, stack, addresses, strategyFor);
+    const outcome = await runProgram(program, adapter, addresses, strategyFor);
     if (outcome.kind === 'passed') complete++;
     if (outcome.kind === 'failed') {
-      if (await reproduces(program, stack, addresses, outcome.trail)) return { ...ended(true), failure: outcome };
+      if (await reproduces(program, adapter, addresses, outcome.trail)) return { ...ended(true), failure: outcome };
       flakes.push(outcome.error ?? '');
     }
     // Backtrack: the deepest decision with a ready task neither tried nor asleep.
@@ -159,9 +159,9 @@ export async function exploreProgram(
 }
 
 /** A violation counts only if its trail fails twice more: the checks that read a clock can trip on a stalled machine. */
-async function reproduces(program: Program, stack: Stack, addresses: number, trail: readonly number[]): Promise<boolean> {
+async function reproduces(program: Program, adapter: PoolAdapter, addresses: number, trail: readonly number[]): Promise<boolean> {
   for (let k = 0; k < 2; k++) {
-    if ((await runProgram(program, stack, addresses, () => new TrailStrategy(trail))).kind !== 'failed') return false;
+    if ((await runProgram(program, adapter, addresses, () => new TrailStrategy(trail))).kind !== 'failed') return false;
   }
   return true;
 }

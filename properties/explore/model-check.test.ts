@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ownAdapter } from '../adapter/adapters/own-pool.js';
 import type { Program } from '../parallel/program.js';
-import { findVariant, variantStack } from '../variants/index.js';
+import { findVariant, variantAdapter } from '../variants/index.js';
 import { modelCheckOnWorkers } from '../workers/model-check-workers.js';
 import { PropertyWorkers } from '../workers/worker-pool.js';
 import { ControlledScheduler } from './controlled-scheduler.js';
@@ -16,7 +17,7 @@ const call = (i: number) => ({ f: 'call' as const, i, failCode: 0 });
 
 describe('model-check on a tiny bound', () => {
   it('exhausts every schedule of every 2-operation program on the real pool, with no violation', async () => {
-    const r = await modelCheck({}, { maxCommands: 2 });
+    const r = await modelCheck(ownAdapter, { maxCommands: 2 });
     expect(r.failure).toBeUndefined();
     expect(r.exhausted).toBe(true);
     expect(r.programs).toBe(programsOfSize(2).length);
@@ -24,15 +25,15 @@ describe('model-check on a tiny bound', () => {
   });
 
   it('finds a planted bug (stats-inflight-zero) in a shortest program, and its trail replays', async () => {
-    const stack = await variantStack(findVariant('stats-inflight-zero') as NonNullable<ReturnType<typeof findVariant>>);
-    const r = await modelCheck(stack, { maxCommands: 2 });
+    const adapter = await variantAdapter(findVariant('stats-inflight-zero') as NonNullable<ReturnType<typeof findVariant>>);
+    const r = await modelCheck(adapter, { maxCommands: 2 });
     expect(r.failure?.error).toMatch(/not linearizable.*stats\(\)/);
     expect(r.exhausted).toBe(false);
     // It reproduced on its trail: a violation, not a flake.
     expect(r.flakes).toEqual([]);
     const f = r.failure as NonNullable<typeof r.failure>;
-    expect((await replayTrail(f.program, stack, 2, f.trail)).kind).toBe('failed');
-    expect((await replayTrail(f.program, {}, 2, f.trail)).kind).toBe('passed');
+    expect((await replayTrail(f.program, adapter, 2, f.trail)).kind).toBe('failed');
+    expect((await replayTrail(f.program, ownAdapter, 2, f.trail)).kind).toBe('passed');
   });
 });
 
@@ -40,7 +41,7 @@ describe('model-check on worker processes', () => {
   it('splits each size over the workers and finds what one process finds: same counts, same bug', async () => {
     const workers = PropertyWorkers.start(2);
     try {
-      const alone = await modelCheck({}, { maxCommands: 2 });
+      const alone = await modelCheck(ownAdapter, { maxCommands: 2 });
       const spread = await modelCheckOnWorkers(workers, undefined, { maxCommands: 2 }, 2);
       expect(spread).toMatchObject({
         exhausted: true,
@@ -63,13 +64,13 @@ describe('the reductions', () => {
   const program: Program = { prefix: [], branches: [[call(0), { f: 'remove', i: 0 }], [call(1)]], nemesis: [], hold: null };
 
   it('sleep sets and the state hash explore fewer runs, and reach the same verdict as the full search', async () => {
-    const full = await exploreProgram(program, {}, 2, { sleepSets: false, stateHash: false });
-    const reduced = await exploreProgram(program, {}, 2);
+    const full = await exploreProgram(program, ownAdapter, 2, { sleepSets: false, stateHash: false });
+    const reduced = await exploreProgram(program, ownAdapter, 2);
     expect(full.failure?.error).toBeUndefined();
     expect(reduced.failure?.error).toBeUndefined();
     expect(full.exhausted && reduced.exhausted).toBe(true);
     expect(reduced.runs).toBeLessThan(full.runs / 4);
-    const broken = await variantStack(findVariant('close-without-drain') as NonNullable<ReturnType<typeof findVariant>>);
+    const broken = await variantAdapter(findVariant('close-without-drain') as NonNullable<ReturnType<typeof findVariant>>);
     const racy: Program = { prefix: [], branches: [[call(0)], [{ f: 'remove', i: 0 }]], nemesis: [], hold: null };
     expect((await exploreProgram(racy, broken, 2, { sleepSets: false, stateHash: false })).failure).toBeDefined();
     expect((await exploreProgram(racy, broken, 2)).failure).toBeDefined();
@@ -117,7 +118,7 @@ describe('the controlled scheduler', () => {
     await fc.assert(
       fc.asyncProperty(pctScheduler({ depth: 2 }), async (s) => {
         const program: Program = { prefix: [], branches: [[call(0)], [{ f: 'stats' }]], nemesis: [], hold: null };
-        const r = await runWith(program, {}, 2, s);
+        const r = await runWith(program, ownAdapter, 2, s);
         expect(r.kind).toBe('passed');
       }),
       { numRuns: 10, seed: 1 },

@@ -1,5 +1,5 @@
+import type { PoolAdapter } from '../adapter/adapter.js';
 import type { Program } from '../parallel/program.js';
-import type { Stack } from '../stack.js';
 import { type ExploreConstraints, exploreProgram } from './dfs-explorer.js';
 import { type ProgramSpaceConstraints, programsOfSize } from './program-space.js';
 import { type RunOutcome, runProgram } from './run-program.js';
@@ -70,7 +70,7 @@ export interface ModelCheckReport {
  * order of its pending tasks, depth-first with sleep sets and state hashing (`exploreProgram`).
  * A violation ends the search; its trail is simplified before it is reported.
  */
-export async function modelCheck(stack: Stack, c: ModelCheckConstraints = {}): Promise<ModelCheckReport> {
+export async function modelCheck(adapter: PoolAdapter, c: ModelCheckConstraints = {}): Promise<ModelCheckReport> {
   const started = performance.now();
   const addresses = c.addresses ?? 2;
   const clients = c.clients ?? 2;
@@ -103,7 +103,7 @@ export async function modelCheck(stack: Stack, c: ModelCheckConstraints = {}): P
         exhausted = false;
         break outer;
       }
-      const r = await exploreProgram(program, stack, addresses, { ...c, shouldStop });
+      const r = await exploreProgram(program, adapter, addresses, { ...c, shouldStop });
       programs++;
       size.explored++;
       runs += r.runs;
@@ -115,7 +115,7 @@ export async function modelCheck(stack: Stack, c: ModelCheckConstraints = {}): P
       if (!r.exhausted) exhausted = false;
       c.onProgram?.(size, program, index);
       if (r.failure) {
-        failure = await simplify(program, stack, addresses, r.failure);
+        failure = await simplify(program, adapter, addresses, r.failure);
         exhausted = false;
         break outer;
       }
@@ -138,21 +138,31 @@ export async function modelCheck(stack: Stack, c: ModelCheckConstraints = {}): P
 }
 
 /** Runs `program` along `trail` exactly (then oldest-first) and says how it ended. */
-export function replayTrail(program: Program, stack: Stack, addresses: number, trail: readonly number[]): Promise<RunOutcome> {
-  return runProgram(program, stack, addresses, () => new TrailStrategy(trail));
+export function replayTrail(
+  program: Program,
+  adapter: PoolAdapter,
+  addresses: number,
+  trail: readonly number[],
+): Promise<RunOutcome> {
+  return runProgram(program, adapter, addresses, () => new TrailStrategy(trail));
 }
 
 /**
  * Fewer choices off the default: from the last, each choice is set to 0 (the oldest ready task)
  * and kept if the run still fails; the trail is then cut after its last non-zero choice.
  */
-async function simplify(program: Program, stack: Stack, addresses: number, found: RunOutcome): Promise<ModelCheckFailure> {
+async function simplify(
+  program: Program,
+  adapter: PoolAdapter,
+  addresses: number,
+  found: RunOutcome,
+): Promise<ModelCheckFailure> {
   let best = found;
   let trail = trimmed(found.trail);
   for (let k = trail.length - 1; k >= 0; k--) {
     if (trail[k] === 0) continue;
     const candidate = trail.map((x, j) => (j === k ? 0 : x));
-    const r = await runProgram(program, stack, addresses, () => new TrailStrategy(candidate, true));
+    const r = await runProgram(program, adapter, addresses, () => new TrailStrategy(candidate, true));
     if (r.kind === 'failed') {
       best = r;
       trail = trimmed(r.trail).slice(0, Math.max(k, trimmed(r.trail).length));

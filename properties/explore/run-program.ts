@@ -1,9 +1,9 @@
 import type { Scheduler } from 'fast-check';
+import type { PoolAdapter } from '../adapter/adapter.js';
 import { checkRun } from '../parallel/parallel-property.js';
 import { ParallelRun } from '../parallel/parallel-run.js';
 import type { Program } from '../parallel/program.js';
 import { SimulatedBackend } from '../simulated-backend.js';
-import type { Stack } from '../stack.js';
 import { ControlledScheduler, RunAborted, type SchedulingStrategy, StrategyError } from './controlled-scheduler.js';
 import { RunView } from './state-hash.js';
 
@@ -25,7 +25,7 @@ export interface RunOutcome {
  */
 export async function runProgram(
   program: Program,
-  stack: Stack,
+  adapter: PoolAdapter,
   addresses: number,
   strategyFor: (view: RunView) => SchedulingStrategy,
 ): Promise<RunOutcome> {
@@ -34,7 +34,7 @@ export async function runProgram(
     choose: (ready, step) => (strategy as SchedulingStrategy).choose(ready, step),
     describe: () => strategy?.describe() ?? 'none',
   });
-  return runWith(program, stack, addresses, s, (run) => {
+  return runWith(program, adapter, addresses, s, (run) => {
     strategy = strategyFor(new RunView(run));
   });
 }
@@ -42,13 +42,13 @@ export async function runProgram(
 /** Runs `program` under any scheduler (fast-check's own too) and checks it; `ready` sees the run before it starts. */
 export async function runWith(
   program: Program,
-  stack: Stack,
+  adapter: PoolAdapter,
   addresses: number,
   s: Scheduler,
   ready: (run: ParallelRun) => void = () => {},
 ): Promise<RunOutcome> {
   const backend = new SimulatedBackend(addresses);
-  const run = new ParallelRun(backend, s, stack, program, 'mc');
+  const run = new ParallelRun(backend, s, adapter, program, 'mc');
   ready(run);
   const trailOf = () =>
     s instanceof ControlledScheduler ? { trail: [...s.trail], schedule: [...s.released] } : { trail: [], schedule: [] };

@@ -8,30 +8,17 @@ import { type KeyContext, type TaskKey, taskKey } from './task-keys.js';
 /** Numbers states that must not merge with any other (their history cannot be read). */
 let unmergeable = 0;
 
-interface EntryView {
-  readonly key: { readonly address: string };
-  readonly connection: { readonly id: number };
-  readonly state: string;
-  readonly inFlight: number;
-}
-
-/** The pool's fields the hash reads (protected in `ConnectionPool`; the same in every variant). */
-interface PoolInternals {
-  readonly entries: Map<string, EntryView>;
-  readonly draining: Set<EntryView>;
-  readonly locks: Map<string, { readonly mutex: { isLocked(): boolean }; readonly users: number }>;
-}
-
 /**
  * How the explorer sees one run: each task's key and canonical name, and a hash of the state.
  *
  * The hash covers, with the names a run hands out in order (connection ids, request ids, op ids)
  * renamed canonically (a connection is `address.k`, the k-th made to that address; a request is
  * its lane and position):
- * - the pool: closed or not, its stats snapshot, every entry (address, state, leases, connection),
- *   every draining entry, every creation lock (users, held);
+ * - the pool: closed or not, and its adapter's `snapshot()` (this project's pool: its stats, every
+ *   entry with address, state, leases and connection, every draining entry, every creation lock
+ *   with users and whether held, and each client's counters);
  * - the servers: accepted and open connections, and how often each request reached its server;
- * - what the clients saw: each client's counters and the metrics' counts;
+ * - what the callers saw: the metrics' counts;
  * - the history so far, as the linearizability checker will read it: per lane, the operations in
  *   order with inputs and outputs (or "still running"), and for each operation how many operations
  *   of every other lane had returned when it was invoked: that is the real-time order the checker
@@ -70,9 +57,20 @@ export class RunView implements KeyContext {
   async hash(pending: readonly PendingTask[]): Promise<string> {
     const conns = this.#connNames();
     const conn = (id: number | undefined) => (id === undefined ? null : (conns.get(id) ?? `?${id}`));
-    const addr = (address: string) => this.addresses.indexOf(address);
-    const pool = this.run.pool as unknown as PoolInternals;
-    const entry = (e: EntryView) => [addr(e.key.address), e.state, e.inFlight, conn(e.connection.id)];
+    // The pool's own state as its adapter shows it, with connection ids and addresses renamed.
+    const canonical = (v: unknown, key?: string): unknown => {
+      if (key === 'connectionId' && typeof v === 'number') return conn(v);
+      if (typeof v === 'string') return this.addresses.reduce((t, a, i) => t.split(a).join(`@${i}`), v);
+      if (Array.isArray(v))
+        return v
+          .map((x) => canonical(x))
+          .map((x) => JSON.stringify(x))
+          .sort();
+      if (v !== null && typeof v === 'object') {
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, canonical(x, k)]));
+      }
+      return v;
+    };
     const servers = await Promise.all(
       this.addresses.map(async (_, i) => [
         await this.run.backend.acceptedConnections(i),
@@ -89,20 +87,9 @@ export class RunView implements KeyContext {
     const m = this.run.metrics.counts();
     const state = {
       closed: this.run.pool.isClosed,
-      stats: this.run.pool.stats(),
-      entries: [...pool.entries.values()].map(entry).sort(),
-      draining: [...pool.draining].map(entry).map(String).sort(),
-      locks: [...pool.locks.entries()].map(([k, l]) => [k, l.users, l.mutex.isLocked()]).sort(),
+      pool: canonical(this.run.pool.snapshot?.() ?? null),
       servers,
       ledger: ledger.sort(),
-      clients: this.run.clients.map((c) => {
-        try {
-          const { calls, succeeded, failed, healthChecks } = c.stats();
-          return [calls, succeeded, failed, healthChecks];
-        } catch {
-          return 'closed';
-        }
-      }),
       metrics: [m.totalRequests, m.successfulRequests, m.failedRequests],
       history: this.#history(conn),
       pending: pending.map((t) => this.descriptor(t)).sort(),

@@ -2,6 +2,10 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describePoolInput, describePoolOutput, poolSpec } from '../../models/pool-spec.js';
 import { checkOperations, nondeterministic, renderTimelineHtml } from '../../src/harness/linearizability/index.js';
+import { preciseModelApplies } from '../adapter/adapter.js';
+import { checkContract } from '../adapter/contract-checks.js';
+import { adapterFor } from '../adapter/registry.js';
+import { notForThisPool, unmetNeeds } from '../adapter/requirements.js';
 import type { Backend } from '../backend.js';
 import { firstErrorWins, type PropertyConstraints, type PropertyResult, runCheck } from '../check-runner.js';
 import { pctScheduler } from '../explore/pct-scheduler.js';
@@ -10,9 +14,7 @@ import { minimiseFailure, PROGRAM_SHAPE, shouldMinimise } from '../minimise.js';
 import { HarnessFailure, ModelDisagreement, observe, setUp } from '../outcomes.js';
 import { runLengths } from '../run-lengths.js';
 import { SimulatedBackend } from '../simulated-backend.js';
-import type { Stack } from '../stack.js';
 import { TargetBackend } from '../target-backend.js';
-import { variantStack } from '../variants/index.js';
 import {
   checkClosesBeforeReturn,
   checkLatency,
@@ -31,8 +33,15 @@ export const PARALLEL_PROPERTY = 'pool-linearizable';
 /** Longest the checker may search one history before it answers `unknown` (not a counterexample). */
 const CHECK_TIMEOUT_MS = 10_000;
 
-/** The HTML timeline of the last history found not linearizable in this process (written beside its failure file). */
-export let lastTimelineHtml: string | undefined;
+/** A history found not linearizable, with its HTML timeline (the result carries it beside the failure file). */
+export class NotLinearizable extends ModelDisagreement {
+  constructor(
+    message: string,
+    readonly timelineHtml: string,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Parallel programs (a prefix, 2 to 4 clients at once, a nemesis) against the pool; each run's
@@ -44,8 +53,9 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
   const layer = c.layer ?? 'simulated';
   const runs = c.runs ?? 100;
   const maxCommands = c.maxCommands ?? 12;
-  const stack: Stack = c.variant ? await variantStack(c.variant) : {};
-  lastTimelineHtml = undefined;
+  const adapter = await adapterFor(c);
+  const skip = unmetNeeds(adapter, { features: ['seam'] });
+  if (skip) return notForThisPool(PARALLEL_PROPERTY, c, skip);
   const target = c.targets?.length ? await TargetBackend.connect(c.targets) : undefined;
   const addresses = target ? target.addresses.length : (c.addresses ?? 2);
   const runPrefix = randomBytes(3).toString('hex');
@@ -55,11 +65,18 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
   let runNo = 0;
   let lastCase = '';
   let failingHistory: string[] | undefined;
+  let failingTimeline: string | undefined;
   const property = fc.asyncProperty(
     c.scheduler === 'pct' ? pctScheduler({ depth: 3 }) : fc.scheduler(),
     c.steps
       ? fc.constant(parseProgram(c.steps))
-      : programArbitrary({ addresses, maxOps: maxCommands, controllable: !target, networkFaults: !target }),
+      : programArbitrary({
+          addresses,
+          maxOps: maxCommands,
+          controllable: !target,
+          networkFaults: !target,
+          offers: adapter.features,
+        }),
     async (s, program) => {
       sizes.push(programSize(program));
       for (const op of [...program.prefix, ...program.branches.flat(), ...program.nemesis]) {
@@ -71,7 +88,7 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
         (await setUp<Backend>(`start ${addresses} ${layer} test server(s) with fault proxies`, () =>
           layer === 'live' ? LiveBackend.start(addresses, { networkFaults: true }) : new SimulatedBackend(addresses),
         ));
-      const run = new ParallelRun(backend, s, stack, program, `${runPrefix}-${++runNo}`);
+      const run = new ParallelRun(backend, s, adapter, program, `${runPrefix}-${++runNo}`);
       // Accepted connections are counted from here: a --target server has served runs before.
       await firstErrorWins(
         async () => {
@@ -92,6 +109,7 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
         // The last run to fail is the shrunk counterexample's: its history goes into the result.
         if (!(error instanceof HarnessFailure)) {
           failingHistory = historyLines(run.ops);
+          failingTimeline = error instanceof NotLinearizable ? error.timelineHtml : undefined;
           throw error;
         }
         // The run says nothing about the pool: set aside (fast-check counts it skipped), and counted.
@@ -111,7 +129,7 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
     lastCase: () => lastCase,
     counterexampleSteps: (value) => describeProgram((value as [unknown, Program])[1]),
   });
-  const timeline = !result.passed ? lastTimelineHtml : undefined;
+  const timeline = !result.passed ? failingTimeline : undefined;
   const final: PropertyResult = {
     ...result,
     ...(timeline ? { timelineHtml: timeline } : {}),
@@ -133,11 +151,16 @@ export async function checkRun(run: ParallelRun, layer: 'live' | 'simulated', ac
       run.backend.addresses.map(async (_, i) => (await run.backend.acceptedConnections(i)) - (acceptedBefore?.[i] ?? 0)),
     ),
   );
-  checkHistory(run, layer, accepted);
+  // The precise model where it describes the pool; the declared contract always.
+  if (preciseModelApplies(run.adapter)) checkHistory(run, layer, accepted);
+  const faulted = run.backend.addresses.map((_, i) =>
+    run.ops.some((o) => o.client === 'nemesis' && o.i === i && o.f !== 'serving'),
+  );
+  checkContract({ addresses: run.backend.addresses, ops: run.ops, seen: run.seen, accepted, faulted }, run.adapter.contract);
   checkClosesBeforeReturn(run);
   checkLatency(run);
   await checkRequestsOnServers(run);
-  checkMetricsAgainstHistory(run);
+  if (run.adapter.features.metrics) checkMetricsAgainstHistory(run);
   await checkNothingOpen(run);
 }
 
@@ -154,14 +177,15 @@ function checkHistory(run: ParallelRun, layer: 'live' | 'simulated', accepted: r
     const o = byId.get(id) as PoolOperation;
     return `${o.client} ${describePoolInput(o.input)} -> ${describePoolOutput(o.output)}`;
   };
-  lastTimelineHtml = renderTimelineHtml({
+  const timelineHtml = renderTimelineHtml({
     title: `${PARALLEL_PROPERTY} history`,
     ops,
     result: report,
     describe: (input, output) => `${describePoolInput(input)} -> ${describePoolOutput(output)}`,
   });
-  throw new ModelDisagreement(
+  throw new NotLinearizable(
     `history not linearizable: after ${part?.longestPrefix.length ?? 0} of ${ops.length} operations, none of ` +
       `[${(part?.stuck?.opIds ?? []).map(name).join('; ')}] can come next (model state: ${part?.stuck?.state ?? '?'})`,
+    timelineHtml,
   );
 }

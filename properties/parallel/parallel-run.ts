@@ -1,11 +1,9 @@
 import type { Scheduler } from 'fast-check';
-import type { PoolClient } from '../../src/client/pool-client.js';
 import { History } from '../../src/harness/history.js';
 import { LoadTestMetrics } from '../../src/metrics/load-test-metrics.js';
-import type { ConnectionPool } from '../../src/pool/connection-pool.js';
+import type { PoolAdapter, PoolUnderTest } from '../adapter/adapter.js';
 import { type Backend, CALL_DEADLINE_MS } from '../backend.js';
 import { ModelDisagreement, outcomeOfError } from '../outcomes.js';
-import { REAL_STACK, type Stack } from '../stack.js';
 import { Activity } from './activity.js';
 import { type CloseRecord, type ConnectRecord, HoldGate, type OpRecord, observingConnector } from './observer.js';
 import { type ClientOp, describeOp, type NemesisOp, type Program } from './program.js';
@@ -41,8 +39,7 @@ export class ParallelRun {
   readonly ops: OpRecord[] = [];
   readonly seen: { closes: CloseRecord[]; connects: ConnectRecord[] } = { closes: [], connects: [] };
   readonly metrics = new LoadTestMetrics();
-  readonly pool: ConnectionPool;
-  readonly clients: PoolClient[];
+  readonly pool: PoolUnderTest;
   readonly gate: HoldGate;
   readonly #current: (ClientOp | null | undefined)[];
   #nextId = 1;
@@ -52,18 +49,14 @@ export class ParallelRun {
   constructor(
     readonly backend: Backend,
     readonly s: Scheduler,
-    stack: Stack,
+    readonly adapter: PoolAdapter,
     readonly program: Program,
     readonly runId: string,
   ) {
-    const scheduled = backend.connector(s, new History(), this.activity, stack.GrpcConnector);
+    const scheduled = backend.connector(s, new History(), this.activity, adapter.liveConnector);
     this.gate = new HoldGate(this.activity);
     const connector = observingConnector(scheduled, this.activity, this.gate, this.seen);
-    this.pool = (stack.makePool ?? REAL_STACK.makePool)({ connector, name: `par-${runId}` });
-    const makeClient = stack.makeClient ?? REAL_STACK.makeClient;
-    this.clients = backend.addresses.map((a) =>
-      makeClient(a, { pool: this.pool, deadlineMs: CALL_DEADLINE_MS, metrics: this.metrics }),
-    );
+    this.pool = adapter.create({ connector, name: `par-${runId}`, deadlineMs: CALL_DEADLINE_MS, metrics: this.metrics });
     this.#current = program.branches.map(() => undefined);
   }
 
@@ -318,17 +311,17 @@ export class ParallelRun {
     try {
       switch (op.f) {
         case 'add':
-          await this.pool.add(addr(op.i));
+          await offered(this.pool.add, 'add').call(this.pool, addr(op.i));
           return 'ok';
         case 'remove':
-          return String(await this.pool.remove(addr(op.i)));
+          return String(await offered(this.pool.remove, 'remove').call(this.pool, addr(op.i)));
         case 'call':
-          await this.#client(op.i).call({ requestId: rec.requestId, failCode: op.failCode });
+          await this.pool.call(addr(op.i), { requestId: rec.requestId as string, failCode: op.failCode });
           return 'ok';
         case 'health':
-          return await this.#client(op.i).health();
+          return await offered(this.pool.health, 'health').call(this.pool, addr(op.i));
         case 'stats':
-          rec.stats = { ...this.#client(0).stats().pool };
+          rec.stats = { ...offered(this.pool.stats, 'stats').call(this.pool) };
           return 'ok';
         case 'close':
           await this.pool.close();
@@ -356,10 +349,10 @@ export class ParallelRun {
       return outcomeOfError(error);
     }
   }
+}
 
-  #client(i: number): PoolClient {
-    const c = this.clients[i];
-    if (!c) throw new RangeError(`no client ${i}`);
-    return c;
-  }
+/** An operation the adapter offers; the generators never make one it does not (a replayed file might). */
+function offered<F>(f: F | undefined, name: string): F {
+  if (f === undefined) throw new RangeError(`this pool offers no ${name} (its adapter's features say so)`);
+  return f;
 }

@@ -87,20 +87,24 @@ export interface ProgramConstraints {
   readonly controllable: boolean;
   /** Whether network faults can be injected between pool and servers. */
   readonly networkFaults: boolean;
+  /** The operations the pool offers besides calls and close (its adapter's features); default all. */
+  readonly offers?: { readonly add: boolean; readonly remove: boolean; readonly health: boolean; readonly stats: boolean };
 }
 
 /** Generates programs; fast-check shrinks them by dropping operations, branches and the hold. */
 export function programArbitrary(c: ProgramConstraints): fc.Arbitrary<Program> {
   const addr = fc.integer({ min: 0, max: c.addresses - 1 });
+  const offers = c.offers ?? { add: true, remove: true, health: true, stats: true };
+  const keyOps = [...(offers.add ? ['add' as const] : []), ...(offers.remove ? ['remove' as const] : [])];
   const op: fc.Arbitrary<ClientOp> = fc.oneof(
     {
       weight: 3,
       arbitrary: fc.record({ f: fc.constant('call' as const), i: addr, failCode: fc.constantFrom(0, 0, 0, ...FAIL_CODES) }),
     },
     { weight: 2, arbitrary: fc.record({ f: fc.constant('wave' as const), i: addr, count: fc.integer({ min: 2, max: 4 }) }) },
-    { weight: 2, arbitrary: fc.record({ f: fc.constantFrom('add' as const, 'remove' as const), i: addr }) },
-    { weight: 1, arbitrary: fc.record({ f: fc.constant('health' as const), i: addr }) },
-    { weight: 2, arbitrary: fc.constant({ f: 'stats' as const }) },
+    ...(keyOps.length ? [{ weight: 2, arbitrary: fc.record({ f: fc.constantFrom(...keyOps), i: addr }) }] : []),
+    ...(offers.health ? [{ weight: 1, arbitrary: fc.record({ f: fc.constant('health' as const), i: addr }) }] : []),
+    ...(offers.stats ? [{ weight: 2, arbitrary: fc.constant({ f: 'stats' as const }) }] : []),
     { weight: 1, arbitrary: fc.constant({ f: 'close' as const }) },
   );
   const perBranch = Math.max(1, Math.floor(c.maxOps / 3));

@@ -1,4 +1,4 @@
-import type { Stack } from '../stack.js';
+import type { PoolAdapter } from '../adapter/adapter.js';
 import { loadPatchedStack, type SourcePatch } from './patched-stack.js';
 
 /** Kinds of real-world bug the catalogue spreads over. */
@@ -49,8 +49,8 @@ export interface BrokenVariant {
   readonly budgetMs?: Partial<Record<'live' | 'simulated', number>>;
 }
 
-/** The variant's stack: the real pool and client built from the patched copy of the source. */
-export function variantStack(v: BrokenVariant): Promise<Stack> {
+/** The variant's adapter: this project's pool and client built from the patched copy of the source. */
+export function variantAdapter(v: BrokenVariant): Promise<PoolAdapter> {
   return loadPatchedStack(v.name, v.patches);
 }
 

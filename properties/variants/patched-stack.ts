@@ -5,7 +5,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PoolClient, PoolClientOptions } from '../../src/client/pool-client.js';
 import type { ConnectionPool, ConnectionPoolOptions } from '../../src/pool/connection-pool.js';
 import type { GrpcConnector } from '../../src/pool/grpc-connector.js';
-import type { Stack } from '../stack.js';
+import type { PoolAdapter } from '../adapter/adapter.js';
+import { ownPoolAdapter } from '../adapter/adapters/own-pool.js';
 
 /**
  * One textual change to a file of `src/`: the bug as a developer would have typed it. `find` must
@@ -47,14 +48,14 @@ export async function applyPatches(variant: string, patches: readonly SourcePatc
   return texts;
 }
 
-const loaded = new Map<string, Promise<Stack>>();
+const loaded = new Map<string, Promise<PoolAdapter>>();
 
 /**
  * The real stack built from a copy of `src/` with `patches` applied: the pool, client, key and
  * metrics code the variant's bug lives in, everything else as it is. The copy is keyed by a hash
  * of the patched text, made once (atomically, so parallel test processes can share it) and reused.
  */
-export function loadPatchedStack(variant: string, patches: readonly SourcePatch[]): Promise<Stack> {
+export function loadPatchedStack(variant: string, patches: readonly SourcePatch[]): Promise<PoolAdapter> {
   let stack = loaded.get(variant);
   if (!stack) {
     stack = build(variant, patches);
@@ -64,7 +65,7 @@ export function loadPatchedStack(variant: string, patches: readonly SourcePatch[
   return stack;
 }
 
-async function build(variant: string, patches: readonly SourcePatch[]): Promise<Stack> {
+async function build(variant: string, patches: readonly SourcePatch[]): Promise<PoolAdapter> {
   const texts = await applyPatches(variant, patches);
   // The copy is named by everything in it, so that a change anywhere in src/ makes a new one.
   const hash = createHash('sha256');
@@ -100,11 +101,14 @@ async function build(variant: string, patches: readonly SourcePatch[]): Promise<
   const connectorModule = (await import(pathToFileURL(path.join(dir, 'src/pool/grpc-connector.ts')).href)) as {
     GrpcConnector: typeof GrpcConnector;
   };
-  return {
-    makePool: (o) => new poolModule.ConnectionPool(o),
-    makeClient: (a, o) => new clientModule.PoolClient(a, o),
-    GrpcConnector: connectorModule.GrpcConnector,
-  };
+  return ownPoolAdapter(
+    {
+      ConnectionPool: poolModule.ConnectionPool,
+      PoolClient: clientModule.PoolClient,
+      GrpcConnector: connectorModule.GrpcConnector,
+    },
+    `own+${variant}`,
+  );
 }
 
 /** Every file under `src/` that goes into a copy, relative to `src/`, sorted. */

@@ -1,6 +1,7 @@
+import { ownAdapter } from '../adapter/adapters/own-pool.js';
 import { findProperty } from '../catalog.js';
 import { modelCheck } from '../explore/model-check.js';
-import { findVariant, variantStack } from '../variants/index.js';
+import { findVariant, variantAdapter } from '../variants/index.js';
 import type { WorkerMessage, WorkerReply } from './worker-pool.js';
 
 // One worker process of a PropertyWorkers pool: runs the property checks (and model checks) the
@@ -15,7 +16,7 @@ process.on('SIGTERM', () => {});
 process.on('disconnect', () => process.exit(0));
 if (!process.connected) process.exit(0);
 // A reply sent as the main process exits (it stopped on another stream's error) fails with EPIPE
-// on the IPC channel: nothing is left to report to either, and no stack trace to print.
+// on the IPC channel: nothing is left to report to either, and no adapter trace to print.
 process.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE' || error.code === 'ERR_IPC_CHANNEL_CLOSED') process.exit(0);
   throw error;
@@ -42,8 +43,8 @@ async function runCheck(job: Exclude<WorkerMessage, { type: 'interrupt' }>): Pro
     if (job.variantName !== undefined && !variant) throw new Error(`no variant named ${job.variantName}`);
     const stop = () => interrupted.has(job.id);
     if (job.type === 'model-check') {
-      const stack = variant ? await variantStack(variant) : {};
-      return { id: job.id, result: await modelCheck(stack, { ...job.constraints, shouldStop: stop }) };
+      const adapter = variant ? await variantAdapter(variant) : ownAdapter;
+      return { id: job.id, result: await modelCheck(adapter, { ...job.constraints, shouldStop: stop }) };
     }
     const property = findProperty(job.property);
     if (!property) throw new Error(`no property named ${job.property}`);

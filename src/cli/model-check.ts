@@ -1,8 +1,9 @@
+import type { PoolAdapter } from '../../properties/adapter/adapter.js';
+import { ownAdapter } from '../../properties/adapter/adapters/own-pool.js';
 import { type ModelCheckReport, modelCheck, replayTrail, type SizeReport } from '../../properties/explore/model-check.js';
 import { readTrailFile, TrailFileError, writeTrailFile } from '../../properties/explore/trail-file.js';
 import { describeProgram, programSize } from '../../properties/parallel/program.js';
-import type { Stack } from '../../properties/stack.js';
-import { findVariant, VARIANTS, variantStack } from '../../properties/variants/index.js';
+import { findVariant, VARIANTS, variantAdapter } from '../../properties/variants/index.js';
 import { modelCheckOnWorkers } from '../../properties/workers/model-check-workers.js';
 import { defaultWorkers, PropertyWorkers } from '../../properties/workers/worker-pool.js';
 import { writeFileAtomic } from '../harness/reports.js';
@@ -93,7 +94,7 @@ runMain(
     }
     if (maxCommands < minCommands)
       throw new UsageError(`--max-commands ${maxCommands} is below the smallest program (${minCommands})`);
-    const stack: Stack = variant ? await variantStack(variant) : {};
+    const adapter: PoolAdapter = variant ? await variantAdapter(variant) : ownAdapter;
     const against = variant ? `variant ${variant.name}` : 'the real pool';
     console.log(
       `model-check: simulated layer, ${against}; programs of ${minCommands}..${maxCommands} operations, ${clients} clients, ${addresses} addresses` +
@@ -124,7 +125,7 @@ runMain(
     if (workers) stop.onCleanup(() => workers.close());
     const report = workers
       ? await modelCheckOnWorkers(workers, variant?.name, constraints, workerCount, perSize)
-      : await modelCheck(stack, {
+      : await modelCheck(adapter, {
           ...constraints,
           onProgram: (size, _program, index) => {
             const now = performance.now();
@@ -203,12 +204,12 @@ async function replay(file: string): Promise<number> {
   });
   const variant = t.variant === null ? undefined : findVariant(t.variant);
   if (t.variant !== null && !variant) throw new UsageError(`${file}: variant "${t.variant}" no longer exists`);
-  const stack: Stack = variant ? await variantStack(variant) : {};
+  const adapter: PoolAdapter = variant ? await variantAdapter(variant) : ownAdapter;
   console.log(`replaying ${file}${variant ? ` against ${variant.name}` : ''}: trail [${t.trail.join(',')}]`);
   for (const line of describeProgram(t.program)) console.log(`  ${line}`);
   let r: Awaited<ReturnType<typeof replayTrail>>;
   try {
-    r = await replayTrail(t.program, stack, t.addresses, t.trail);
+    r = await replayTrail(t.program, adapter, t.addresses, t.trail);
   } catch (error) {
     throw new UsageError(`${file}: the trail does not name a run of this program any more (${(error as Error).message})`);
   }

@@ -3,6 +3,8 @@ import { PROPERTIES } from '../../properties/catalog.js';
 import type { Layer, PropertyConstraints, PropertyResult } from '../../properties/check-runner.js';
 import { regressionFiles, replayFile, saveFailure } from '../../properties/replay.js';
 import { TargetError } from '../../properties/target-backend.js';
+import { AdapterError } from '../../properties/adapter/adapter.js';
+import { DEFAULT_POOL, loadAdapter, resolvePoolSpec } from '../../properties/adapter/registry.js';
 import { findVariant, VARIANTS } from '../../properties/variants/index.js';
 import { checkOnWorkers, defaultWorkers, PropertyWorkers } from '../../properties/workers/worker-pool.js';
 import { checkOutputDir, checkOutputFile, OutputPathError, writeFileAtomic } from '../harness/reports.js';
@@ -51,6 +53,12 @@ ${PROPERTIES.map((p) => `  ${p.name}: ${p.description}`).join('\n')}
                                ${defaultWorkers('live')} live, two per core: it mostly waits on the network);
                                1 runs in this process. A failure prints its own stream's seed.
                                With --path, --commands-path or --target: always 1
+  --pool NAME|FILE             the pool under test, through its adapter: own (default: this
+                               project's pool), channel-map (one connection per address in a
+                               Map), firestore-client-pool (@google-cloud/firestore's ClientPool),
+                               or your adapter file (./my-adapter.ts; docs/writing-an-adapter.md).
+                               Properties the pool's declared contract or features cannot
+                               express are SKIPPED, and say why
   --against VARIANT            run against a known-broken pool (see --list-variants)
 ${GRPC_JS_HELP}
   --target H:P[,H:P...]        live layer against servers already running that implement
@@ -84,6 +92,7 @@ runMain(
         scheduler: { type: 'string', default: 'random' },
         workers: { type: 'string' },
         against: { type: 'string' },
+        pool: { type: 'string' },
         target: { type: 'string' },
         'grpc-js': { type: 'string' },
         json: { type: 'string' },
@@ -139,6 +148,10 @@ runMain(
     if (values.against !== undefined && !variant) {
       throw new UsageError(`--against: no variant named "${values.against}" (known: ${VARIANTS.map((v) => v.name).join(', ')})`);
     }
+    const pool = values.pool === undefined ? undefined : await choosePool(values.pool);
+    if (pool !== undefined && pool !== DEFAULT_POOL && variant) {
+      throw new UsageError(`--against ${variant.name} patches this project's pool: it cannot go with --pool ${values.pool}`);
+    }
 
     await checkOutputs(values.json, values['failures-dir']);
     // Before the workers start: they inherit the release through the environment.
@@ -149,7 +162,7 @@ runMain(
     if (workers) stop.onCleanup(() => workers.close());
 
     console.log(
-      `seed ${seed}  layers ${layers.join(', ')}${variant ? `  against ${variant.name}` : ''}${targets ? `  target ${targets.join(', ')}` : ''}${values['grpc-js'] ? `  ${releasesLine(grpcJs)}` : ''}`,
+      `seed ${seed}  layers ${layers.join(', ')}${pool !== undefined ? `  pool ${values.pool}` : ''}${variant ? `  against ${variant.name}` : ''}${targets ? `  target ${targets.join(', ')}` : ''}${values['grpc-js'] ? `  ${releasesLine(grpcJs)}` : ''}`,
     );
     if (targets) {
       // What a target run does differently from the default one, said rather than left for a user to find.
@@ -162,7 +175,11 @@ runMain(
     let failed = false;
     const written: string[] = [];
 
-    if (!values['no-regressions'] && !variant && !targets) {
+    const ownPool = pool === undefined || pool === DEFAULT_POOL;
+    if (!ownPool && !values['no-regressions']) {
+      console.log(`pool ${values.pool}: the regression corpus is this project's pool's cases, so it is not replayed`);
+    }
+    if (!values['no-regressions'] && !variant && !targets && ownPool) {
       const files = await regressionFiles();
       for (const file of files) {
         if (await stop.checkpoint()) break;
@@ -207,6 +224,7 @@ runMain(
           timeLimitMs: shareMs,
           maxCommands,
           variant,
+          pool,
           targets,
           scheduler,
           interruptWhen: () => stop.stopped,
@@ -258,6 +276,19 @@ runMain(
   },
   { stoppable: true },
 );
+
+/** `--pool`'s adapter, resolved and loaded before anything starts: a bad name or file is a usage error (exit 2). */
+async function choosePool(spec: string): Promise<string> {
+  try {
+    const resolved = resolvePoolSpec(spec);
+    const adapter = await loadAdapter(resolved);
+    console.log(`pool ${adapter.name}: ${adapter.description}`);
+    return resolved;
+  } catch (error) {
+    if (error instanceof AdapterError) throw new UsageError(error.message);
+    throw error;
+  }
+}
 
 /** Refuses output paths that cannot be written before the run starts (exit 3), not after it. */
 async function checkOutputs(json: string | undefined, failuresDir: string): Promise<void> {

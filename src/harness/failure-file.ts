@@ -35,6 +35,11 @@ export interface FailureFile {
   readonly target?: readonly string[] | null;
   /** The @grpc/grpc-js release the client stack ran on (absent in version 1 files). */
   readonly grpcJsVersion?: string | null;
+  /**
+   * The pool the case ran on (`--pool`: a built-in adapter's name or an adapter file's absolute
+   * path); absent or null for this project's own pool. Replay runs it on the same pool.
+   */
+  readonly pool?: string | null;
   readonly error: string;
   readonly options: { readonly maxCommands: number; readonly addresses: number };
   readonly commit: string | null;
@@ -101,6 +106,8 @@ export function failureDigest(f: FailureFile): string {
     f.options.maxCommands,
     f.options.addresses,
     ...(f.version >= 2 ? [f.target ?? null] : []),
+    // Only when set, so that files written before pools were pluggable keep their digest.
+    ...(f.pool ? [f.pool] : []),
   ];
   return createHash('sha256').update(JSON.stringify(named)).digest('hex');
 }
@@ -167,6 +174,8 @@ function validateFailure(file: string, data: unknown): FailureFile {
     bad('field "target" must be null (the suite\'s own servers) or a non-empty list of "host:port" strings');
   }
   if (d.target != null && d.layer !== 'live') bad('field "target" needs "layer": "live" (a target is a live server)');
+  if (d.pool !== undefined && d.pool !== null && (typeof d.pool !== 'string' || d.pool === ''))
+    bad('field "pool" must be null (this project\'s pool) or a non-empty string (an adapter name or file)');
   if (d.grpcJsVersion !== undefined && d.grpcJsVersion !== null && typeof d.grpcJsVersion !== 'string')
     bad('field "grpcJsVersion" must be a string or null');
   const L = FAILURE_FILE_LIMITS;

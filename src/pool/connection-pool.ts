@@ -20,6 +20,23 @@ export interface Lease {
 
 export type EntryState = 'live' | 'draining' | 'closed';
 
+/** One entry as `inspect()` shows it. */
+export interface EntryInspection {
+  readonly keyId: string;
+  readonly address: string;
+  readonly state: EntryState;
+  readonly inFlight: number;
+  readonly connectionId: number;
+}
+
+/** The pool's state at one instant (`inspect()`). */
+export interface PoolInspection {
+  readonly closed: boolean;
+  readonly entries: readonly EntryInspection[];
+  readonly draining: readonly EntryInspection[];
+  readonly locks: readonly { readonly keyId: string; readonly users: number; readonly held: boolean }[];
+}
+
 /** One key's connection and its leases. */
 export interface Entry {
   readonly key: PoolKey;
@@ -45,14 +62,14 @@ export class ConnectionPool {
   readonly name: string;
   readonly #connector: Connector;
   readonly #credentials = new CredentialsRegistry();
-  protected readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, Entry>();
   /** Per-key creation locks, with how many callers use each: a lock nobody uses is dropped with its key. */
-  protected readonly locks = new Map<string, { mutex: Mutex; users: number }>();
-  protected readonly draining = new Set<Entry>();
-  protected created = 0;
-  protected closed = 0;
-  protected reused = 0;
-  protected connectFailures = 0;
+  private readonly locks = new Map<string, { mutex: Mutex; users: number }>();
+  private readonly draining = new Set<Entry>();
+  private created = 0;
+  private closed = 0;
+  private reused = 0;
+  private connectFailures = 0;
   #closing: Promise<void> | undefined;
 
   constructor(options: ConnectionPoolOptions = {}) {
@@ -212,8 +229,29 @@ export class ConnectionPool {
     });
   }
 
+  /**
+   * What the pool holds at this instant, as plain data: every live and draining entry (address,
+   * state, leases, connection id) and every creation lock (users, held). Read by tests and by the
+   * model checker's state hash; changing it changes nothing.
+   */
+  inspect(): PoolInspection {
+    const view = (e: Entry): EntryInspection => ({
+      keyId: e.key.id,
+      address: e.key.address,
+      state: e.state,
+      inFlight: e.inFlight,
+      connectionId: e.connection.id,
+    });
+    return {
+      closed: this.isClosed,
+      entries: [...this.entries.values()].map(view),
+      draining: [...this.draining].map(view),
+      locks: [...this.locks.entries()].map(([keyId, l]) => ({ keyId, users: l.users, held: l.mutex.isLocked() })),
+    };
+  }
+
   /** Under the key's lock: the key's entry, made now (`created`) or found. */
-  protected async createIfAbsent(key: PoolKey): Promise<{ entry: Entry; created: boolean }> {
+  private async createIfAbsent(key: PoolKey): Promise<{ entry: Entry; created: boolean }> {
     const existing = this.entries.get(key.id);
     if (existing) return { entry: existing, created: false };
     this.assertOpen('get a connection');
@@ -240,7 +278,7 @@ export class ConnectionPool {
     return { entry, created: true };
   }
 
-  protected lease(entry: Entry): Lease {
+  private lease(entry: Entry): Lease {
     entry.inFlight += 1;
     let released = false;
     return {
@@ -254,7 +292,7 @@ export class ConnectionPool {
     };
   }
 
-  protected drainAndClose(entry: Entry): Promise<void> {
+  private drainAndClose(entry: Entry): Promise<void> {
     entry.closing ??= (async () => {
       entry.state = 'draining';
       this.draining.add(entry);
@@ -271,7 +309,7 @@ export class ConnectionPool {
   }
 
   /** Resolves once no lease holds the entry's connection. */
-  protected waitForIdle(entry: Entry): Promise<void> {
+  private waitForIdle(entry: Entry): Promise<void> {
     if (entry.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const previous = entry.onIdle;
@@ -282,7 +320,7 @@ export class ConnectionPool {
     });
   }
 
-  protected closeConnection(entry: Entry): Promise<void> {
+  private closeConnection(entry: Entry): Promise<void> {
     return this.#connector.close(entry.connection);
   }
 
@@ -290,7 +328,7 @@ export class ConnectionPool {
    * Runs `fn` under the key's lock. The lock is made on first use and dropped when its last user
    * is done, so a long-lived pool whose keys come and go holds no lock for a key it no longer has.
    */
-  protected async underLock<T>(keyId: string, fn: () => Promise<T> | T): Promise<T> {
+  private async underLock<T>(keyId: string, fn: () => Promise<T> | T): Promise<T> {
     let lock = this.locks.get(keyId);
     if (!lock) {
       lock = { mutex: new Mutex(), users: 0 };
@@ -310,7 +348,7 @@ export class ConnectionPool {
     return this.locks.size;
   }
 
-  protected assertOpen(action: string): void {
+  private assertOpen(action: string): void {
     if (this.#closing) throw new PoolClosedError(action);
   }
 }
