@@ -1,10 +1,10 @@
 import path from 'node:path';
+import { AdapterError } from '../../properties/adapter/adapter.js';
+import { DEFAULT_POOL, loadAdapter, resolvePoolSpec } from '../../properties/adapter/registry.js';
 import { PROPERTIES } from '../../properties/catalog.js';
 import type { Layer, PropertyConstraints, PropertyResult } from '../../properties/check-runner.js';
 import { regressionFiles, replayFile, saveFailure } from '../../properties/replay.js';
 import { TargetError } from '../../properties/target-backend.js';
-import { AdapterError } from '../../properties/adapter/adapter.js';
-import { DEFAULT_POOL, loadAdapter, resolvePoolSpec } from '../../properties/adapter/registry.js';
 import { findVariant, VARIANTS } from '../../properties/variants/index.js';
 import { checkOnWorkers, defaultWorkers, PropertyWorkers } from '../../properties/workers/worker-pool.js';
 import { checkOutputDir, checkOutputFile, OutputPathError, writeFileAtomic } from '../harness/reports.js';
