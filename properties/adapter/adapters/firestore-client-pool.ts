@@ -75,7 +75,8 @@ export const firestoreClientPoolAdapter: PoolAdapter = {
     // `terminate` marks the pool terminated (309; `run` rejects from then on, 288-290), waits until
     // no operation runs (311-315, resolved by `release` at 175-177), then destroys every client
     // (318-321). Running operations finish on their connections. (It can resolve before a client
-    // being garbage-collected by `release` is closed: see examples/repros/firestore-client-pool-*.)
+    // being garbage-collected by `release` is closed, and before that operation's run() settles:
+    // examples/repros/firestore-client-pool-terminate-before-gc-close.ts.)
     drains: true,
   },
   // No `add` (ClientPool has no way to make a client ahead of an operation), no counters, no key
