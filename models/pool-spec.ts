@@ -18,10 +18,10 @@
  * `connClosed(conn)` spans the connector's close of a connection until the pool has counted it.
  */
 
+import { faultEffect, type NetworkFault, type Serving } from './vocabulary.js';
+
+export type { NetworkFault, Serving } from './vocabulary.js';
 export type Phase = 'up' | 'down';
-/** A network fault between the pool and a server: resets, a black hole, or added latency. */
-export type NetworkFault = 'reset' | 'blackhole' | 'latency';
-export type Serving = 'SERVING' | 'NOT_SERVING';
 
 /** What the pool is asked to do, or what the harness saw happen at the seam. */
 export type PoolInput =
@@ -134,10 +134,10 @@ function freeze(d: Draft): PoolSpecState {
   return d;
 }
 
-/** Whether server `i` can be reached at all: up, and no reset or black hole in between. */
+/** Whether server `i` can be reached at all: up, and no fault in between that stops requests. */
 function reachable(s: PoolSpecState, i: number): boolean {
   const f = s.fault[i];
-  return s.phase[i] === 'up' && (f === null || f === undefined || f === 'latency');
+  return s.phase[i] === 'up' && (f === null || f === undefined || faultEffect(f).reachable);
 }
 
 /** A call's failure allowed at address `i`: refused, reset or timed out. */
@@ -215,7 +215,7 @@ export function poolStep(
         // A down server refuses (UNAVAILABLE); a reset or black hole fails or times a call out; on the
         // live layer a channel that lived through either may do both until it is connected again.
         if (!up && output === UNAVAILABLE) return [freeze(d)];
-        if (f === 'reset' || f === 'blackhole') return [freeze(d)];
+        if (f !== null && f !== undefined && !faultEffect(f).reachable) return [freeze(d)];
         return c.mayFail ? [freeze(d)] : [];
       }
       if (!reachable(s, input.i)) return [];
@@ -268,7 +268,7 @@ export function poolStep(
     }
     case 'fault': {
       d.fault[input.i] = input.kind;
-      if (o.backoff && input.kind !== 'latency') for (const c of d.conns) if (c.i === input.i) c.mayFail = true;
+      if (o.backoff && !faultEffect(input.kind).reachable) for (const c of d.conns) if (c.i === input.i) c.mayFail = true;
       return [freeze(d)];
     }
     case 'heal': {

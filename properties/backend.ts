@@ -1,27 +1,43 @@
 import type { Scheduler } from 'fast-check';
+import type { Layer, NetworkFault, Serving } from '../models/vocabulary.js';
 import type { History } from '../src/harness/history.js';
 import type { Connector } from '../src/pool/connector.js';
 import type { GrpcConnector } from '../src/pool/grpc-connector.js';
 import type { Activity } from './parallel/activity.js';
 
 /**
- * The servers a property runs against, seen from the server side. Three kinds: live (real test
- * servers on loopback), simulated (an in-memory network) and target (servers already running
- * elsewhere that implement proto/loadtest.proto; they cannot be controlled).
+ * The network the pool under test reaches: the connector seam (every promise handed to the
+ * scheduler) and the faults that can be put on it.
  */
-export interface Backend {
-  readonly layer: 'live' | 'simulated';
-  readonly addresses: readonly string[];
-  /** Whether stop/kill/restart/setServing are available. */
-  readonly controllable: boolean;
+export interface Network {
+  /** The connector the pool under test uses, with every promise it returns handed to `scheduler`. */
+  connector(scheduler: Scheduler, history: History, activity?: Activity, grpc?: typeof GrpcConnector): Connector;
   /** Whether `fault`/`heal` can act on the network between the pool and the servers. */
   readonly networkFaults: boolean;
   /** Starts a network fault between the pool and server `i` (live: a toxic on its proxy). */
-  fault(i: number, kind: 'reset' | 'blackhole' | 'latency'): Promise<void>;
+  fault(i: number, kind: NetworkFault): Promise<void>;
   /** Ends the network fault on `i`. */
   heal(i: number): Promise<void>;
-  /** The connector the pool under test uses, with every promise it returns handed to `scheduler`. */
-  connector(scheduler: Scheduler, history: History, activity?: Activity, grpc?: typeof GrpcConnector): Connector;
+  /**
+   * After a call to `i` was refused as UNAVAILABLE: resolves when the pool's channel to `i` changes
+   * state (its reconnect backoff over, a new attempt under way), bounded; at once where there is no
+   * channel to wait on. What a retrying client waits on, instead of a fixed sleep.
+   */
+  waitForReconnect(i: number): Promise<void>;
+}
+
+/** What the nemesis does to the servers themselves. */
+export interface Nemesis {
+  /** Whether stop/kill/restart/setServing are available. */
+  readonly controllable: boolean;
+  stop(i: number): Promise<void>;
+  kill(i: number): Promise<void>;
+  restart(i: number): Promise<void>;
+  setServing(i: number, status: Serving): void;
+}
+
+/** What the servers saw, by their own counts: where connection invariants are observed. */
+export interface Observer {
   /**
    * Waits (event-driven, up to `timeoutMs`) until address `i` holds at most `atMost` open transport
    * connections as its server counts them, and returns the count at that point.
@@ -29,18 +45,22 @@ export interface Backend {
   settleOpenConnections(i: number, atMost: number, timeoutMs: number): Promise<number>;
   /** Transport connections the server at `i` has accepted since it was first started, by its own count. */
   acceptedConnections(i: number): Promise<number>;
-  /**
-   * After a call to `i` was refused as UNAVAILABLE: resolves when the pool's channel to `i` changes
-   * state (its reconnect backoff over, a new attempt under way), bounded; at once where there is no
-   * channel to wait on. What a retrying client waits on, instead of a fixed sleep.
-   */
-  waitForReconnect(i: number): Promise<void>;
   /** How many times the server at `i` received `requestId`. */
   timesSeen(i: number, requestId: string): Promise<number>;
-  stop(i: number): Promise<void>;
-  kill(i: number): Promise<void>;
-  restart(i: number): Promise<void>;
-  setServing(i: number, status: 'SERVING' | 'NOT_SERVING'): void;
+}
+
+/**
+ * The servers a property runs against, in three roles: the network the pool reaches, the nemesis
+ * that breaks servers, the observer that reads them. Three kinds: live (real test servers on
+ * loopback), simulated (an in-memory network) and target (servers already running elsewhere that
+ * implement proto/loadtest.proto; they cannot be controlled).
+ */
+export interface Backend {
+  readonly layer: Layer;
+  readonly addresses: readonly string[];
+  readonly network: Network;
+  readonly nemesis: Nemesis;
+  readonly observer: Observer;
   dispose(): Promise<void>;
 }
 

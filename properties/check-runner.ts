@@ -3,7 +3,9 @@ import { grpcJsRelease } from '../src/pool/grpc-js-release.js';
 import { describeError, SetupFailure } from './outcomes.js';
 import type { BrokenVariant } from './variants/index.js';
 
-export type Layer = 'live' | 'simulated';
+export type { Layer } from '../models/vocabulary.js';
+
+import type { Layer } from '../models/vocabulary.js';
 
 /** Options of one property check; every field optional with the default given. */
 export interface PropertyConstraints {

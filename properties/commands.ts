@@ -97,7 +97,7 @@ export class SetServingCommand extends Base {
     super();
   }
   protected async act(m: PoolModel, w: World): Promise<void> {
-    w.backend.setServing(this.i, this.status);
+    w.backend.nemesis.setServing(this.i, this.status);
     model.setServing(m, this.i, this.status);
   }
   toString(): string {
@@ -135,11 +135,11 @@ export class ServerCommand extends Base {
   }
   protected async act(m: PoolModel, w: World): Promise<void> {
     if (this.action === 'restart') {
-      await w.backend.restart(this.i);
+      await w.backend.nemesis.restart(this.i);
       model.serverRestarted(m, this.i);
     } else {
       // A graceful stop waits for calls in flight, whose results the scheduler holds: let it release them.
-      await w.bounded(w.backend[this.action](this.i));
+      await w.bounded(w.backend.nemesis[this.action](this.i));
       model.serverDown(m, this.i, this.action === 'stop' ? 'stopped' : 'killed');
     }
   }
@@ -184,7 +184,7 @@ export class RecoverCommand extends Base {
       if (last !== 'status:14') break;
       if (w.backend.layer === 'live' && performance.now() - started > RECOVERY_BUDGET_MS) break;
       // Wait on the channel (its reconnect backoff), as a retrying client would, not a fixed sleep.
-      if (w.backend.layer === 'live') await w.backend.waitForReconnect(this.i);
+      if (w.backend.layer === 'live') await w.backend.network.waitForReconnect(this.i);
     }
     throw new ModelDisagreement(`${this}: server ${this.i} is up but calls still fail (${last}) after retrying`);
   }
@@ -298,7 +298,7 @@ export async function settleWaves(m: PoolModel, w: World): Promise<void> {
 }
 
 async function checkServedOnce(w: World, i: number, requestId: string, observed: Observed): Promise<void> {
-  const seen = await w.backend.timesSeen(i, requestId);
+  const seen = await w.backend.observer.timesSeen(i, requestId);
   if (observed === 'ok' && seen !== 1) {
     throw new ModelDisagreement(`request ${requestId} succeeded but server ${i} saw it ${seen} times (expected exactly 1)`);
   }

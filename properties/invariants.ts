@@ -58,7 +58,7 @@ export async function checkInvariants(m: PoolModel, w: World): Promise<void> {
   w.lastStats = stats;
   for (let i = 0; i < m.addresses.length; i++) {
     const bound = maxOpenConnections(m, i);
-    const open = await w.backend.settleOpenConnections(i, bound, CLOSE_SETTLE_MS);
+    const open = await w.backend.observer.settleOpenConnections(i, bound, CLOSE_SETTLE_MS);
     if (open > bound) fail(`server ${i} holds ${open} open connections, the model allows at most ${bound}`);
   }
 }

@@ -72,7 +72,7 @@ export async function checkKeysProperty(c: PropertyConstraints = {}): Promise<Pr
       layer === 'live' ? LiveBackend.start(addresses) : new SimulatedBackend(addresses),
     );
     const history = new History();
-    const scheduled = backend.connector(s, history, undefined, adapter.liveConnector);
+    const scheduled = backend.network.connector(s, history, undefined, adapter.liveConnector);
     const pool = adapter.create({
       connector: scheduled,
       name: 'keys',
@@ -104,7 +104,7 @@ export async function checkKeysProperty(c: PropertyConstraints = {}): Promise<Pr
         }
         for (let i = 0; i < addresses; i++) {
           const expected = new Set(steps.filter((g) => g.address === i).map((g) => g.options)).size;
-          const open = await backend.settleOpenConnections(i, expected, CLOSE_SETTLE_MS);
+          const open = await backend.observer.settleOpenConnections(i, expected, CLOSE_SETTLE_MS);
           if (open !== expected) {
             throw new ModelDisagreement(
               `server ${i} holds ${open} open connections; ${expected} option set(s) were used on it (one connection each)`,
@@ -113,7 +113,7 @@ export async function checkKeysProperty(c: PropertyConstraints = {}): Promise<Pr
         }
         await s.waitFor(pool.close());
         for (let i = 0; i < addresses; i++) {
-          const open = await backend.settleOpenConnections(i, 0, CLOSE_SETTLE_MS);
+          const open = await backend.observer.settleOpenConnections(i, 0, CLOSE_SETTLE_MS);
           if (open !== 0) throw new ModelDisagreement(`after close, server ${i} still holds ${open} open connections`);
         }
       },

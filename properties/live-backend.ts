@@ -1,4 +1,5 @@
 import type { Scheduler } from 'fast-check';
+import type { NetworkFault } from '../models/vocabulary.js';
 import { FaultProxy, type FaultProxyStats } from '../src/faults/fault-proxy.js';
 import type { ToxicSpec } from '../src/faults/toxics.js';
 import type { History } from '../src/harness/history.js';
@@ -6,12 +7,12 @@ import type { GrpcConnector } from '../src/pool/grpc-connector.js';
 import { assertClientApis } from '../src/pool/grpc-js-release.js';
 import { LedgerWaitTimeoutError } from '../src/server/errors.js';
 import { TestServer } from '../src/server/test-server.js';
-import type { Backend } from './backend.js';
+import type { Backend, Nemesis, Network, Observer } from './backend.js';
 import { ChannelWatch } from './channel-watch.js';
 import type { Activity } from './parallel/activity.js';
 
 /** The toxic each network fault installs on a server's proxy. */
-const FAULT_TOXICS: Record<'reset' | 'blackhole' | 'latency', ToxicSpec> = {
+const FAULT_TOXICS: Record<NetworkFault, ToxicSpec> = {
   reset: { type: 'reset', connections: 'all' },
   blackhole: { type: 'stall-after', bytes: 0 },
   latency: { type: 'latency', latencyMs: 50, jitterMs: 20 },
@@ -21,7 +22,16 @@ const FAULT_TOXICS: Record<'reset' | 'blackhole' | 'latency', ToxicSpec> = {
  * Real test servers on loopback (port 0), real grpc-js channels; with `networkFaults`, each server
  * sits behind its own FaultProxy and the pool connects to the proxies.
  */
-export class LiveBackend implements Backend {
+export class LiveBackend implements Backend, Network, Nemesis, Observer {
+  get network(): Network {
+    return this;
+  }
+  get nemesis(): Nemesis {
+    return this;
+  }
+  get observer(): Observer {
+    return this;
+  }
   readonly layer = 'live' as const;
   /** The pool's latest channel to each address, for `waitForReconnect`. */
   readonly #channels = new ChannelWatch();
@@ -62,7 +72,7 @@ export class LiveBackend implements Backend {
     return this.#proxies.length ? this.#proxies.map((p) => p.address) : this.#servers.map((s) => s.address);
   }
 
-  async fault(i: number, kind: 'reset' | 'blackhole' | 'latency'): Promise<void> {
+  async fault(i: number, kind: NetworkFault): Promise<void> {
     if (kind === 'blackhole') this.#blackholed.add(i);
     this.#proxy(i).addToxic('nemesis', FAULT_TOXICS[kind]);
   }

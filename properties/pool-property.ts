@@ -91,7 +91,7 @@ async function finalChecks(m: PoolModel, w: World): Promise<void> {
   checkMetricsAgreeWithClients(w);
   if (!w.pool.isClosed) await new ClosePoolCommand().run(m, w);
   for (let i = 0; i < m.addresses.length; i++) {
-    const open = await w.backend.settleOpenConnections(i, 0, CLOSE_SETTLE_MS);
+    const open = await w.backend.observer.settleOpenConnections(i, 0, CLOSE_SETTLE_MS);
     if (open !== 0) throw new ModelDisagreement(`after the pool closed, server ${i} still holds ${open} open connections (leak)`);
   }
   const verdicts = [checkEveryOpSettlesOnce(w.history.events)];

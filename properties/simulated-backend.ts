@@ -1,8 +1,9 @@
 import type { Scheduler } from 'fast-check';
+import { faultEffect, type NetworkFault } from '../models/vocabulary.js';
 import type { History } from '../src/harness/history.js';
 import type { Connection, Connector, ConnectTarget, HealthStatus, UnaryReply, UnaryRequest } from '../src/pool/connector.js';
 import { GrpcStatusError } from '../src/pool/errors.js';
-import type { Backend } from './backend.js';
+import type { Backend, Nemesis, Network, Observer } from './backend.js';
 import type { Activity } from './parallel/activity.js';
 
 const UNAVAILABLE = 14;
@@ -16,7 +17,7 @@ interface FakeServer {
   open: number;
   accepted: number;
   /** A network fault between pool and server: exchanges fail while it holds. */
-  fault: 'reset' | 'blackhole' | 'latency' | undefined;
+  fault: NetworkFault | undefined;
   readonly ledger: Map<string, number>;
 }
 
@@ -44,7 +45,16 @@ interface PendingCall {
  * connection cancels every call still pending on it (grpc-js only cancels calls still waiting
  * for a transport), so a pool that closes before draining is caught here.
  */
-export class SimulatedBackend implements Backend {
+export class SimulatedBackend implements Backend, Network, Nemesis, Observer {
+  get network(): Network {
+    return this;
+  }
+  get nemesis(): Nemesis {
+    return this;
+  }
+  get observer(): Observer {
+    return this;
+  }
   readonly layer = 'simulated' as const;
   readonly controllable = true;
   readonly networkFaults = true;
@@ -143,15 +153,17 @@ export class SimulatedBackend implements Backend {
     server.phase = 'killed';
   }
 
-  async fault(i: number, kind: 'reset' | 'blackhole' | 'latency'): Promise<void> {
+  async fault(i: number, kind: NetworkFault): Promise<void> {
     const server = this.#server(i);
     server.fault = kind;
-    if (kind === 'latency') return;
-    // A reset fails what is in flight at once; a black hole leaves it to time out.
-    const status = kind === 'reset' ? UNAVAILABLE : DEADLINE_EXCEEDED;
+    const effect = faultEffect(kind);
+    if (effect.reachable) return; // latency: the in-memory network has no clock, so it changes nothing here
+    // What is in flight fails as the fault says (a reset at once, dropping the connection; a black
+    // hole as a timeout, leaving it open).
+    const status = effect.failsWith ?? UNAVAILABLE;
     for (const c of this.#connectionsTo(server)) {
       for (const p of c.pending) p.forced ??= { kind: 'fail', status, why: `network fault: ${kind}` };
-      if (kind === 'reset') this.#bringDown(c);
+      if (effect.dropsConnections) this.#bringDown(c);
     }
   }
 
@@ -183,9 +195,7 @@ export class SimulatedBackend implements Backend {
         try {
           const server = this.#serverAt(c.address);
           // A request the network is failing never reaches the server to be served.
-          if (server.fault === 'reset') throw new GrpcStatusError(UNAVAILABLE, 'Connection reset (network fault)', label);
-          if (server.fault === 'blackhole')
-            throw new GrpcStatusError(DEADLINE_EXCEEDED, 'Deadline exceeded (network fault)', label);
+          failIfFaulted(server, label);
           return { value: answer(server) };
         } catch (error) {
           return { error };
@@ -204,8 +214,7 @@ export class SimulatedBackend implements Backend {
       }
       if (c.closed) throw new GrpcStatusError(CANCELLED, 'Channel has been shut down', label);
       if (server.phase !== 'up') throw new GrpcStatusError(UNAVAILABLE, 'No connection established', label);
-      if (server.fault === 'reset') throw new GrpcStatusError(UNAVAILABLE, 'Connection reset (network fault)', label);
-      if (server.fault === 'blackhole') throw new GrpcStatusError(DEADLINE_EXCEEDED, 'Deadline exceeded (network fault)', label);
+      failIfFaulted(server, label);
       this.#bringUp(c);
       return answer(server);
     });
@@ -260,5 +269,14 @@ export class SimulatedBackend implements Backend {
     const s = this.#servers[i];
     if (!s) throw new RangeError(`no server ${i}`);
     return s;
+  }
+}
+
+/** A request the network is failing never reaches the server: it fails as the fault says. */
+function failIfFaulted(server: FakeServer, label: string): void {
+  if (server.fault === undefined) return;
+  const effect = faultEffect(server.fault);
+  if (!effect.reachable) {
+    throw new GrpcStatusError(effect.failsWith ?? UNAVAILABLE, `network fault: ${server.fault}`, label);
   }
 }

@@ -6,7 +6,7 @@ import type { History } from '../src/harness/history.js';
 import type { GrpcConnector } from '../src/pool/grpc-connector.js';
 import { normaliseAddress } from '../src/pool/pool-key.js';
 import { type LedgerResponseMessage, type LoadTestClient, loadTestClientClass } from '../src/proto/load-test-proto.js';
-import type { Backend } from './backend.js';
+import type { Backend, Nemesis, Network, Observer } from './backend.js';
 import { ChannelWatch } from './channel-watch.js';
 import type { Activity } from './parallel/activity.js';
 
@@ -26,7 +26,16 @@ export class TargetError extends Error {
  * counts too: it is subtracted. They cannot be stopped, killed or restarted, and must report
  * SERVING; they should serve only this run, since other clients' connections would count.
  */
-export class TargetBackend implements Backend {
+export class TargetBackend implements Backend, Network, Nemesis, Observer {
+  get network(): Network {
+    return this;
+  }
+  get nemesis(): Nemesis {
+    return this;
+  }
+  get observer(): Observer {
+    return this;
+  }
   readonly layer = 'live' as const;
   /** The pool's latest channel to each address, for `waitForReconnect`. */
   readonly #channels = new ChannelWatch();

@@ -46,7 +46,7 @@ export class World {
     readonly adapter: PoolAdapter,
     readonly runId: string,
   ) {
-    const connector = backend.connector(scheduler, this.history, undefined, adapter.liveConnector);
+    const connector = backend.network.connector(scheduler, this.history, undefined, adapter.liveConnector);
     this.pool = adapter.create({ connector, name: `run-${runId}`, deadlineMs: CALL_DEADLINE_MS, metrics: this.metrics });
   }
 

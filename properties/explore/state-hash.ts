@@ -73,15 +73,15 @@ export class RunView implements KeyContext {
     };
     const servers = await Promise.all(
       this.addresses.map(async (_, i) => [
-        await this.run.backend.acceptedConnections(i),
-        await this.run.backend.settleOpenConnections(i, 0, 0),
+        await this.run.backend.observer.acceptedConnections(i),
+        await this.run.backend.observer.settleOpenConnections(i, 0, 0),
       ]),
     );
     const requests = this.#requestNames();
     const ledger: [string, number][] = [];
     for (const r of this.run.ops) {
       if (r.requestId !== undefined && r.i !== undefined) {
-        ledger.push([requests.get(r.requestId) ?? r.requestId, await this.run.backend.timesSeen(r.i, r.requestId)]);
+        ledger.push([requests.get(r.requestId) ?? r.requestId, await this.run.backend.observer.timesSeen(r.i, r.requestId)]);
       }
     }
     const m = this.run.metrics.counts();

@@ -63,7 +63,7 @@ export async function checkRequestsOnServers(run: ParallelRun): Promise<void> {
     if (r.f !== 'call' || r.requestId === undefined || r.i === undefined) continue;
     const i = r.i;
     const id = r.requestId;
-    const seen = await observe(`read server ${i}'s ledger`, () => run.backend.timesSeen(i, id));
+    const seen = await observe(`read server ${i}'s ledger`, () => run.backend.observer.timesSeen(i, id));
     if (seen > 1) throw new ModelDisagreement(`request ${r.requestId} (${r.client}) reached server ${r.i} ${seen} times`);
     if (r.outcome === 'ok' && seen !== 1) {
       throw new ModelDisagreement(`request ${r.requestId} (${r.client}) succeeded but server ${r.i} saw it ${seen} times`);
@@ -119,7 +119,7 @@ export function checkMetricsAgainstHistory(run: ParallelRun): void {
 export async function checkNothingOpen(run: ParallelRun): Promise<void> {
   for (let i = 0; i < run.backend.addresses.length; i++) {
     const open = await observe(`count server ${i}'s open connections`, () =>
-      run.backend.settleOpenConnections(i, 0, CLOSE_SETTLE_MS),
+      run.backend.observer.settleOpenConnections(i, 0, CLOSE_SETTLE_MS),
     );
     if (open !== 0)
       throw new ModelDisagreement(

@@ -1,3 +1,4 @@
+import type { NetworkFault } from '../../models/vocabulary.js';
 import type { Connection, Connector } from '../../src/pool/connector.js';
 import { outcomeOfError } from '../outcomes.js';
 import type { Activity, OpTiming } from './activity.js';
@@ -14,7 +15,7 @@ export interface OpRecord extends OpTiming {
   /** The status a `serving` fault sets. */
   readonly status?: 'SERVING' | 'NOT_SERVING';
   /** The network fault a `fault` op starts. */
-  readonly faultKind?: 'reset' | 'blackhole' | 'latency';
+  readonly faultKind?: NetworkFault;
   /** Invoked (ms, performance clock) and returned to the caller. */
   call: number;
   ret: number | undefined;

@@ -93,7 +93,7 @@ export async function checkParallelProperty(c: PropertyConstraints = {}): Promis
       await firstErrorWins(
         async () => {
           const acceptedBefore = await observe('read accepted connections', () =>
-            Promise.all(backend.addresses.map((_, i) => backend.acceptedConnections(i))),
+            Promise.all(backend.addresses.map((_, i) => backend.observer.acceptedConnections(i))),
           );
           await run.execute();
           await checkRun(run, layer, acceptedBefore);
@@ -148,7 +148,7 @@ export async function checkRun(run: ParallelRun, layer: 'live' | 'simulated', ac
   await new Promise((resolve) => setImmediate(resolve));
   const accepted = await observe('read accepted connections', () =>
     Promise.all(
-      run.backend.addresses.map(async (_, i) => (await run.backend.acceptedConnections(i)) - (acceptedBefore?.[i] ?? 0)),
+      run.backend.addresses.map(async (_, i) => (await run.backend.observer.acceptedConnections(i)) - (acceptedBefore?.[i] ?? 0)),
     ),
   );
   // The precise model where it describes the pool; the declared contract always.

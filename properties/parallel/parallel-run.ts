@@ -53,7 +53,7 @@ export class ParallelRun {
     readonly program: Program,
     readonly runId: string,
   ) {
-    const scheduled = backend.connector(s, new History(), this.activity, adapter.liveConnector);
+    const scheduled = backend.network.connector(s, new History(), this.activity, adapter.liveConnector);
     this.gate = new HoldGate(this.activity);
     const connector = observingConnector(scheduled, this.activity, this.gate, this.seen);
     this.pool = adapter.create({ connector, name: `par-${runId}`, deadlineMs: CALL_DEADLINE_MS, metrics: this.metrics });
@@ -134,7 +134,7 @@ export class ParallelRun {
         }
         // A channel backing off refuses at once: wait for it to try again, as a client would, so
         // that a recovery adds a few checked calls to the history, not thousands.
-        await this.backend.waitForReconnect(i);
+        await this.backend.network.waitForReconnect(i);
       }
     }
   }
@@ -327,22 +327,22 @@ export class ParallelRun {
           await this.pool.close();
           return 'ok';
         case 'stop':
-          await b.stop(op.i);
+          await b.nemesis.stop(op.i);
           return 'ok';
         case 'kill':
-          await b.kill(op.i);
+          await b.nemesis.kill(op.i);
           return 'ok';
         case 'restart':
-          await b.restart(op.i);
+          await b.nemesis.restart(op.i);
           return 'ok';
         case 'serving':
-          b.setServing(op.i, op.status);
+          b.nemesis.setServing(op.i, op.status);
           return 'ok';
         case 'fault':
-          await b.fault(op.i, op.kind);
+          await b.network.fault(op.i, op.kind);
           return 'ok';
         case 'heal':
-          await b.heal(op.i);
+          await b.network.heal(op.i);
           return 'ok';
       }
     } catch (error) {

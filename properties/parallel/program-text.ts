@@ -1,4 +1,5 @@
-import type { ClientOp, NemesisOp, NetworkFault, Program } from './program.js';
+import { NETWORK_FAULT_NAMES, type NetworkFault } from '../../models/vocabulary.js';
+import type { ClientOp, NemesisOp, Program } from './program.js';
 
 /** A program's text (as `describeProgram` writes it) that cannot be read back. */
 export class ProgramTextError extends Error {
@@ -9,7 +10,7 @@ export class ProgramTextError extends Error {
   }
 }
 
-const FAULTS: readonly NetworkFault[] = ['reset', 'blackhole', 'latency'];
+const FAULTS = NETWORK_FAULT_NAMES;
 
 function op(text: string, line: string): ClientOp | NemesisOp {
   const m = /^(?:\+(\d+) )?(\w+)\(([^)]*)\)$/.exec(text.trim());

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { NETWORK_FAULT_NAMES, type NetworkFault } from '../../models/vocabulary.js';
 
 /** One pool operation a logical client performs. A wave is `count` calls the client makes at once. */
 export type ClientOp =
@@ -18,11 +19,7 @@ export type NemesisOp = (
   | { readonly f: 'serving'; readonly i: number; readonly status: 'SERVING' | 'NOT_SERVING' }
 ) & { readonly after?: number };
 
-/**
- * A network fault between the pool and one server: every connection reset (RST) while it holds,
- * a black hole (bytes swallowed, sockets left open), or added latency.
- */
-export type NetworkFault = 'reset' | 'blackhole' | 'latency';
+export type { NetworkFault } from '../../models/vocabulary.js';
 
 /**
  * A parallel program in the manner of PropEr's `parallel_commands`: a sequential prefix, then 2 to
@@ -110,7 +107,7 @@ export function programArbitrary(c: ProgramConstraints): fc.Arbitrary<Program> {
   const perBranch = Math.max(1, Math.floor(c.maxOps / 3));
   const nemesisOp = fc.record({
     kind: c.networkFaults ? fc.constantFrom('down', 'down', 'serving', 'net', 'net') : fc.constantFrom('down', 'down', 'serving'),
-    fault: fc.constantFrom<NetworkFault>('reset', 'blackhole', 'latency'),
+    fault: fc.constantFrom<NetworkFault>(...NETWORK_FAULT_NAMES),
     i: addr,
     kill: fc.boolean(),
     status: fc.constantFrom('SERVING' as const, 'NOT_SERVING' as const),
