@@ -2,16 +2,12 @@ import fc from 'fast-check';
 import { History } from '../src/harness/history.js';
 import { LoadTestMetrics } from '../src/metrics/load-test-metrics.js';
 import type { ChannelOptionValues } from '../src/pool/pool-key.js';
-import { adapterFor } from './adapter/registry.js';
-import { notForThisPool, unmetNeeds } from './adapter/requirements.js';
-import { type Backend, CALL_DEADLINE_MS } from './backend.js';
-import { firstErrorWins, type PropertyConstraints, type PropertyResult, runCheck } from './check-runner.js';
+import { CALL_DEADLINE_MS } from './backend.js';
+import { firstErrorWins, type PropertyConstraints, type PropertyResult } from './check-runner.js';
 import { CLOSE_SETTLE_MS } from './invariants.js';
-import { LiveBackend } from './live-backend.js';
-import { ModelDisagreement, setUp } from './outcomes.js';
+import { ModelDisagreement } from './outcomes.js';
 import { ProgramTextError } from './parallel/program-text.js';
-import { runLengths } from './run-lengths.js';
-import { SimulatedBackend } from './simulated-backend.js';
+import { checkProperty, type PropertySpec } from './property-skeleton.js';
 
 export const KEYS_PROPERTY = 'keys-isolate';
 
@@ -49,37 +45,34 @@ export function parseGetStep(text: string, addresses: number): GetStep {
  * scheduler picks. Afterwards the pool holds one connection per distinct (address, options), and
  * each server, by its own count, holds exactly one open connection per option set used on it.
  */
-export async function checkKeysProperty(c: PropertyConstraints = {}): Promise<PropertyResult> {
-  const layer = c.layer ?? 'simulated';
-  const addresses = c.addresses ?? 2;
-  const runs = c.runs ?? 100;
-  const maxSteps = c.maxCommands ?? 12;
-  const step = fc
-    .record({ address: fc.integer({ min: 0, max: addresses - 1 }), options: fc.integer({ min: 0, max: OPTION_SETS.length - 1 }) })
-    .map((r) => new GetStep(r.address, r.options));
-  const adapter = await adapterFor(c);
-  const skip = unmetNeeds(adapter, { features: ['keyOptions', 'seam'] });
-  if (skip) return notForThisPool(KEYS_PROPERTY, c, skip);
-  let runNo = 0;
-  let lastCase = '';
-  const sizes: number[] = [];
-  const gets = c.steps
-    ? fc.constant(c.steps.map((text) => parseGetStep(text, addresses)))
-    : fc.array(step, { minLength: 1, maxLength: maxSteps });
-  const property = fc.asyncProperty(fc.scheduler(), gets, async (s, steps) => {
-    sizes.push(steps.length);
-    const backend: Backend = await setUp<Backend>(`start ${addresses} ${layer} test server(s)`, () =>
-      layer === 'live' ? LiveBackend.start(addresses) : new SimulatedBackend(addresses),
-    );
-    const history = new History();
-    const scheduled = backend.network.connector(s, history, undefined, adapter.liveConnector);
+const KEYS_SPEC: PropertySpec<GetStep[]> = {
+  name: KEYS_PROPERTY,
+  needs: { features: ['keyOptions', 'seam'] },
+  defaults: { runs: 100, maxCommands: 12, addresses: 2 },
+  supportsTarget: false,
+  cases: ({ constraints: c, addresses, maxCommands }) => {
+    const step = fc
+      .record({
+        address: fc.integer({ min: 0, max: addresses - 1 }),
+        options: fc.integer({ min: 0, max: OPTION_SETS.length - 1 }),
+      })
+      .map((r) => new GetStep(r.address, r.options));
+    return c.steps
+      ? fc.constant(c.steps.map((text) => parseGetStep(text, addresses)))
+      : fc.array(step, { minLength: 1, maxLength: maxCommands });
+  },
+  // A get (with its call) is this property's command.
+  size: (steps) => steps.length,
+  describe: (steps) => steps.map(String),
+  async run({ backend, scheduler: s, adapter, runId }, steps) {
+    const addresses = backend.addresses.length;
+    const scheduled = backend.network.connector(s, new History(), undefined, adapter.liveConnector);
     const pool = adapter.create({
       connector: scheduled,
       name: 'keys',
       deadlineMs: CALL_DEADLINE_MS,
       metrics: new LoadTestMetrics(),
     });
-    runNo += 1;
     await firstErrorWins(
       async () => {
         await s.waitFor(
@@ -87,7 +80,7 @@ export async function checkKeysProperty(c: PropertyConstraints = {}): Promise<Pr
             steps.map((g, k) =>
               pool.call(
                 backend.addresses[g.address] as string,
-                { requestId: `keys-${runNo}-${k}` },
+                { requestId: `keys-${runId}-${k}` },
                 { channelOptions: OPTION_SETS[g.options] as ChannelOptionValues },
               ),
             ),
@@ -118,20 +111,13 @@ export async function checkKeysProperty(c: PropertyConstraints = {}): Promise<Pr
         }
       },
       async () => {
-        lastCase = String(steps);
         await s.waitFor(pool.close());
         await backend.dispose();
       },
     );
-  });
-  const result = await runCheck(property, {
-    name: KEYS_PROPERTY,
-    layer,
-    constraints: c,
-    runs,
-    shape: { maxCommands: maxSteps, addresses, runs },
-    lastCase: () => lastCase,
-  });
-  // A get (with its call) is this property's command.
-  return { ...result, runLengths: runLengths(sizes) };
+  },
+};
+
+export function checkKeysProperty(c: PropertyConstraints = {}): Promise<PropertyResult> {
+  return checkProperty(KEYS_SPEC, c);
 }

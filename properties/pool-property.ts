@@ -1,88 +1,59 @@
-import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { initialModel, type PoolModel } from '../models/pool-model.js';
 import { checkEveryOpSettlesOnce, checkLatencyBound } from '../src/harness/checkers.js';
-import { adapterFor } from './adapter/registry.js';
-import { notForThisPool, unmetNeeds } from './adapter/requirements.js';
-import { type Backend, CALL_DEADLINE_MS, SETTLE_TOLERANCE_MS } from './backend.js';
-import { firstErrorWins, type PoolPropertyConstraints, type PropertyResult, runCheck } from './check-runner.js';
+import { CALL_DEADLINE_MS, SETTLE_TOLERANCE_MS } from './backend.js';
+import { firstErrorWins, type PoolPropertyConstraints, type PropertyResult, readableSteps } from './check-runner.js';
 import { parseCommandSteps } from './command-text.js';
 import { ClosePoolCommand, checkMetricsAgreeWithClients, commandArbitraries, settleWaves } from './commands.js';
 import { CLOSE_SETTLE_MS } from './invariants.js';
-import { LiveBackend } from './live-backend.js';
-import { minimiseFailure, shouldMinimise } from './minimise.js';
-import { ModelDisagreement, setUp } from './outcomes.js';
-import { runLengths } from './run-lengths.js';
+import { ModelDisagreement } from './outcomes.js';
+import { checkProperty, minimiseBy, type PropertySpec } from './property-skeleton.js';
 import { STEPS_SHAPE } from './sequential-minimise.js';
-import { SimulatedBackend } from './simulated-backend.js';
-import { TargetBackend } from './target-backend.js';
 import { World } from './world.js';
 
 export const POOL_PROPERTY = 'pool-matches-model';
 
-/** Builds and checks the pool property: generated command sequences against the model, step by step. */
-export async function checkPoolProperty(c: PoolPropertyConstraints = {}): Promise<PropertyResult> {
-  const layer = c.layer ?? 'simulated';
-  const addresses = c.addresses ?? 2;
-  const maxCommands = c.maxCommands ?? 12;
-  const runs = c.runs ?? 100;
-  const adapter = await adapterFor(c);
-  const skip = unmetNeeds(adapter, { preciseModel: true, features: ['add', 'remove', 'health', 'stats', 'seam'] });
-  if (skip) return notForThisPool(POOL_PROPERTY, c, skip);
-  const runPrefix = randomBytes(3).toString('hex');
-  let runNo = 0;
-  let lastCase = '';
-  const sizes: number[] = [];
-  const target = c.targets?.length ? await TargetBackend.connect(c.targets) : undefined;
-  const serverCount = target ? target.addresses.length : addresses;
+type Commands = Iterable<fc.AsyncCommand<PoolModel, World>>;
 
-  const property = fc.asyncProperty(
-    fc.scheduler(),
-    // size 'max': without it fast-check never makes more than 10 commands, whatever maxCommands says.
-    // Recorded steps (a failure file's) are run as they are, whatever the generators have become.
+/** Generated command sequences against the model, step by step (see `checkPoolProperty`). */
+const POOL_SPEC: PropertySpec<Commands> = {
+  name: POOL_PROPERTY,
+  needs: { preciseModel: true, features: ['add', 'remove', 'health', 'stats', 'seam'] },
+  defaults: { runs: 100, maxCommands: 12, addresses: 2 },
+  supportsTarget: true,
+  // size 'max': without it fast-check never makes more than 10 commands, whatever maxCommands says.
+  // Recorded steps (a failure file's) are run as they are, whatever the generators have become.
+  cases: ({ constraints: c, addresses, maxCommands, ownServers }) =>
     c.steps
-      ? fc.constant(parseCommandSteps(c.steps, serverCount))
-      : fc.commands(commandArbitraries({ addresses: serverCount, controllable: !target }), {
+      ? fc.constant(parseCommandSteps(c.steps, addresses))
+      : fc.commands(commandArbitraries({ addresses, controllable: ownServers }), {
           maxCommands,
           size: 'max',
           replayPath: c.commandsReplayPath,
         }),
-    async (s, cmds) => {
-      sizes.push([...cmds].length);
-      const backend: Backend =
-        target ??
-        (await setUp<Backend>(`start ${serverCount} ${layer} test server(s)`, () =>
-          layer === 'live' ? LiveBackend.start(serverCount) : new SimulatedBackend(serverCount),
-        ));
-      const world = new World(backend, s, adapter, `${runPrefix}-${++runNo}`);
-      let model: PoolModel | undefined;
-      await firstErrorWins(
-        async () => {
-          await fc.asyncModelRun(() => {
-            model = initialModel(serverCount);
-            return { model, real: world };
-          }, cmds);
-          if (model) await finalChecks(model, world);
-        },
-        async () => {
-          lastCase = String(cmds);
-          await world.dispose();
-        },
-      );
-    },
-  );
+  size: (cmds) => [...cmds].length,
+  describe: (cmds) => readableSteps(String(cmds)),
+  async run(env, cmds) {
+    const addresses = env.backend.addresses.length;
+    const world = new World(env.backend, env.scheduler, env.adapter, env.runId);
+    let model: PoolModel | undefined;
+    await firstErrorWins(
+      async () => {
+        await fc.asyncModelRun(() => {
+          model = initialModel(addresses);
+          return { model, real: world };
+        }, cmds);
+        if (model) await finalChecks(model, world);
+      },
+      () => world.dispose(),
+    );
+  },
+  minimise: minimiseBy((steps) => steps, STEPS_SHAPE),
+};
 
-  const result = await runCheck(property, {
-    name: POOL_PROPERTY,
-    layer: target ? 'live' : layer,
-    constraints: c,
-    runs,
-    shape: { maxCommands, addresses: serverCount, runs },
-    onDone: () => target?.close(),
-    lastCase: () => lastCase,
-  });
-  const final = { ...result, runLengths: runLengths(sizes) };
-  return shouldMinimise(c, final) ? minimiseFailure(c, final, final.counterexample ?? [], STEPS_SHAPE, checkPoolProperty) : final;
+/** Builds and checks the pool property: generated command sequences against the model, step by step. */
+export function checkPoolProperty(c: PoolPropertyConstraints = {}): Promise<PropertyResult> {
+  return checkProperty(POOL_SPEC, c);
 }
 
 /** At the end of every run: waves settled and checked, pool closed, nothing left open on any server. */

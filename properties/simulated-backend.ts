@@ -8,7 +8,6 @@ import type { Activity } from './parallel/activity.js';
 
 const UNAVAILABLE = 14;
 const CANCELLED = 1;
-const DEADLINE_EXCEEDED = 4;
 
 interface FakeServer {
   readonly address: string;

@@ -1,20 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describePoolInput, describePoolOutput, poolSpec } from '../../models/pool-spec.js';
 import { checkOperations, nondeterministic, renderTimelineHtml } from '../../src/harness/linearizability/index.js';
 import { preciseModelApplies } from '../adapter/adapter.js';
 import { checkContract } from '../adapter/contract-checks.js';
-import { adapterFor } from '../adapter/registry.js';
-import { notForThisPool, unmetNeeds } from '../adapter/requirements.js';
-import type { Backend } from '../backend.js';
-import { firstErrorWins, type PropertyConstraints, type PropertyResult, runCheck } from '../check-runner.js';
+import { firstErrorWins, type PropertyConstraints, type PropertyResult } from '../check-runner.js';
 import { pctScheduler } from '../explore/pct-scheduler.js';
-import { LiveBackend } from '../live-backend.js';
-import { minimiseFailure, PROGRAM_SHAPE, shouldMinimise } from '../minimise.js';
-import { HarnessFailure, ModelDisagreement, observe, setUp } from '../outcomes.js';
-import { runLengths } from '../run-lengths.js';
-import { SimulatedBackend } from '../simulated-backend.js';
-import { TargetBackend } from '../target-backend.js';
+import { PROGRAM_SHAPE } from '../minimise.js';
+import { ModelDisagreement, observe } from '../outcomes.js';
+import { checkProperty, minimiseBy, type PropertySpec, withEvidence } from '../property-skeleton.js';
 import {
   checkClosesBeforeReturn,
   checkLatency,
@@ -45,102 +38,67 @@ export class NotLinearizable extends ModelDisagreement {
 
 /**
  * Parallel programs (a prefix, 2 to 4 clients at once, a nemesis) against the pool; each run's
- * history is checked for linearizability against the pool's model, plus what the model cannot
- * see: remove and close return only after their connections closed, bounded latency at the caller,
- * requests on the servers' ledgers, metrics against the history, and nothing left open.
+ * history is checked for linearizability against the pool's model (where the model describes the
+ * pool), plus what the model cannot see and the contract the pool's adapter declares: remove and
+ * close return only after their connections closed, bounded latency at the caller, requests on the
+ * servers' ledgers, metrics against the history, and nothing left open.
  */
-export async function checkParallelProperty(c: PropertyConstraints = {}): Promise<PropertyResult> {
-  const layer = c.layer ?? 'simulated';
-  const runs = c.runs ?? 100;
-  const maxCommands = c.maxCommands ?? 12;
-  const adapter = await adapterFor(c);
-  const skip = unmetNeeds(adapter, { features: ['seam'] });
-  if (skip) return notForThisPool(PARALLEL_PROPERTY, c, skip);
-  const target = c.targets?.length ? await TargetBackend.connect(c.targets) : undefined;
-  const addresses = target ? target.addresses.length : (c.addresses ?? 2);
-  const runPrefix = randomBytes(3).toString('hex');
-  const sizes: number[] = [];
-  const counts: Record<string, number> = {};
-  const voidRuns: string[] = [];
-  let runNo = 0;
-  let lastCase = '';
-  let failingHistory: string[] | undefined;
-  let failingTimeline: string | undefined;
-  const property = fc.asyncProperty(
-    c.scheduler === 'pct' ? pctScheduler({ depth: 3 }) : fc.scheduler(),
+const PARALLEL_SPEC: PropertySpec<Program> = {
+  name: PARALLEL_PROPERTY,
+  needs: { features: ['seam'] },
+  defaults: { runs: 100, maxCommands: 12, addresses: 2 },
+  supportsTarget: true,
+  networkFaults: true,
+  scheduler: (c) => (c.scheduler === 'pct' ? pctScheduler({ depth: 3 }) : fc.scheduler()),
+  cases: ({ constraints: c, addresses, maxCommands, ownServers, adapter }) =>
     c.steps
       ? fc.constant(parseProgram(c.steps))
       : programArbitrary({
           addresses,
           maxOps: maxCommands,
-          controllable: !target,
-          networkFaults: !target,
+          controllable: ownServers,
+          networkFaults: ownServers,
           offers: adapter.features,
         }),
-    async (s, program) => {
-      sizes.push(programSize(program));
-      for (const op of [...program.prefix, ...program.branches.flat(), ...program.nemesis]) {
-        const name = op.f === 'fault' ? `fault:${op.kind}` : op.f;
-        counts[name] = (counts[name] ?? 0) + 1;
-      }
-      const backend: Backend =
-        target ??
-        (await setUp<Backend>(`start ${addresses} ${layer} test server(s) with fault proxies`, () =>
-          layer === 'live' ? LiveBackend.start(addresses, { networkFaults: true }) : new SimulatedBackend(addresses),
-        ));
-      const run = new ParallelRun(backend, s, adapter, program, `${runPrefix}-${++runNo}`);
-      // Accepted connections are counted from here: a --target server has served runs before.
-      await firstErrorWins(
-        async () => {
-          const acceptedBefore = await observe('read accepted connections', () =>
-            Promise.all(backend.addresses.map((_, i) => backend.observer.acceptedConnections(i))),
-          );
-          await run.execute();
-          await checkRun(run, layer, acceptedBefore);
-        },
-        async () => {
-          lastCase = describeProgram(program).join('\n');
-          run.gate.open();
-          // A pool whose close cannot finish (the failure itself, often) is not waited for.
-          await run.closeForTeardown(2_000);
-          await backend.dispose();
-        },
-      ).catch((error: unknown) => {
-        // The last run to fail is the shrunk counterexample's: its history goes into the result.
-        if (!(error instanceof HarnessFailure)) {
-          failingHistory = historyLines(run.ops);
-          failingTimeline = error instanceof NotLinearizable ? error.timelineHtml : undefined;
-          throw error;
-        }
-        // The run says nothing about the pool: set aside (fast-check counts it skipped), and counted.
-        voidRuns.push(error.message);
-        fc.pre(false);
+  size: programSize,
+  counts: (program) => {
+    const counts: Record<string, number> = {};
+    for (const op of [...program.prefix, ...program.branches.flat(), ...program.nemesis]) {
+      const name = op.f === 'fault' ? `fault:${op.kind}` : op.f;
+      counts[name] = (counts[name] ?? 0) + 1;
+    }
+    return counts;
+  },
+  describe: describeProgram,
+  async run({ backend, scheduler, adapter, runId, layer }, program) {
+    const run = new ParallelRun(backend, scheduler, adapter, program, runId);
+    // Accepted connections are counted from here: a --target server has served runs before.
+    await firstErrorWins(
+      async () => {
+        const acceptedBefore = await observe('read accepted connections', () =>
+          Promise.all(backend.addresses.map((_, i) => backend.observer.acceptedConnections(i))),
+        );
+        await run.execute();
+        await checkRun(run, layer, acceptedBefore);
+      },
+      async () => {
+        run.gate.open();
+        // A pool whose close cannot finish (the failure itself, often) is not waited for.
+        await run.closeForTeardown(2_000);
+        await backend.dispose();
+      },
+    ).catch((error: unknown) => {
+      throw withEvidence(error, {
+        history: historyLines(run.ops),
+        ...(error instanceof NotLinearizable ? { timelineHtml: error.timelineHtml } : {}),
       });
-    },
-  );
-  property.toString = () => PARALLEL_PROPERTY;
-  const result = await runCheck(property, {
-    name: PARALLEL_PROPERTY,
-    layer: target ? 'live' : layer,
-    constraints: c,
-    runs,
-    shape: { maxCommands, addresses, runs },
-    onDone: () => target?.close(),
-    lastCase: () => lastCase,
-    counterexampleSteps: (value) => describeProgram((value as [unknown, Program])[1]),
-  });
-  const timeline = !result.passed ? failingTimeline : undefined;
-  const final: PropertyResult = {
-    ...result,
-    ...(timeline ? { timelineHtml: timeline } : {}),
-    ...(!result.passed && failingHistory ? { failingHistory } : {}),
-    runLengths: runLengths(sizes),
-    commandCounts: counts,
-    voidRuns: { count: voidRuns.length, first: voidRuns[0] ?? null },
-  };
-  return shouldMinimise(c, final)
-    ? minimiseFailure(c, final, parseProgram(final.counterexample ?? []), PROGRAM_SHAPE, checkParallelProperty)
-    : final;
+    });
+  },
+  minimise: minimiseBy(parseProgram, PROGRAM_SHAPE),
+};
+
+export function checkParallelProperty(c: PropertyConstraints = {}): Promise<PropertyResult> {
+  return checkProperty(PARALLEL_SPEC, c);
 }
 
 export async function checkRun(run: ParallelRun, layer: 'live' | 'simulated', acceptedBefore?: readonly number[]): Promise<void> {
