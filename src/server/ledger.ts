@@ -11,6 +11,23 @@ export interface LedgerSnapshot {
   readonly totalRequests: number;
 }
 
+/** One request as the server served it: on which connection, for which client (`recordServed`). */
+export interface ServedRecord {
+  readonly requestId: string;
+  /** The connection, as the peer's `address:port` (grpc-js `call.getPeer()`): one per open connection. */
+  readonly peer: string;
+  /** Plaintext or TLS, as the server speaks. */
+  readonly transport: 'insecure' | 'tls';
+  /**
+   * The subject CN of the client certificate TLS verified against the test CA (grpc-js
+   * `call.getAuthContext().sslPeerCertificate`); null for a client without one (anonymous TLS) or
+   * over plaintext.
+   */
+  readonly clientCertificate: string | null;
+  /** The request's `user-agent` header (grpc-js: `grpc.primary_user_agent grpc-node-js/V grpc.secondary_user_agent`). */
+  readonly userAgent: string;
+}
+
 /**
  * What a test server has seen, observed on the server side: every request id it received (with
  * how many times) and the transport connections it accepted and still holds open. Nothing here
@@ -18,6 +35,7 @@ export interface LedgerSnapshot {
  */
 export class Ledger {
   readonly #seen = new Map<string, number>();
+  readonly #served: ServedRecord[] = [];
   #accepted = 0;
   #open = 0;
   #totalRequests = 0;
@@ -30,6 +48,16 @@ export class Ledger {
     this.#totalRequests += 1;
     this.#events.emit('change');
     return count;
+  }
+
+  /** Records how a request was served (the server's `recordServed` option). */
+  recordServed(record: ServedRecord): void {
+    this.#served.push(record);
+  }
+
+  /** Every served record whose request id starts with `prefix`, in arrival order (empty unless the server records them). */
+  served(prefix = ''): ServedRecord[] {
+    return this.#served.filter((r) => r.requestId.startsWith(prefix));
   }
 
   connectionOpened(): void {

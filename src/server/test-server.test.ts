@@ -3,7 +3,7 @@ import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LedgerResponseMessage, loadTestProto } from '../proto/load-test-proto.js';
-import { TestServer, testServerRootCert } from './test-server.js';
+import { TestServer, testClientIdentity, testServerRootCert } from './test-server.js';
 
 const servers: TestServer[] = [];
 const clients: grpc.Client[] = [];
@@ -19,9 +19,9 @@ async function start(options: Parameters<typeof TestServer.start>[0] = {}): Prom
 }
 
 // A bare grpc-js client, independent of the pool, so these tests judge the server alone.
-function bareClient(address: string, credentials = grpc.credentials.createInsecure()) {
+function bareClient(address: string, credentials = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}) {
   const { Client } = loadTestProto();
-  const client = new Client(address, credentials, { 'grpc.use_local_subchannel_pool': 1 });
+  const client = new Client(address, credentials, { 'grpc.use_local_subchannel_pool': 1, ...options });
   clients.push(client);
   const call = (request: { requestId: string; delayMs?: number; failCode?: number; payload?: Buffer }, deadlineMs = 5_000) =>
     new Promise<{ timesSeen: number; serverId: string }>((resolve, reject) =>
@@ -208,12 +208,95 @@ describe('TestServer faults (what a grpc-js client sees)', () => {
     const wrongCa = bareClient(s.address, grpc.credentials.createSsl(otherCa));
     await expect(wrongCa.call({ requestId: 't0' }, 5_000)).rejects.toMatchObject({
       code: grpc.status.UNAVAILABLE,
-      details: expect.stringMatching(/self-signed certificate/),
+      details: expect.stringMatching(/unable to verify the first certificate/),
     });
     const plaintext = bareClient(s.address);
     await expect(plaintext.call({ requestId: 't1' }, 5_000)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
     const trusting = bareClient(s.address, grpc.credentials.createSsl(testServerRootCert()));
     await expect(trusting.call({ requestId: 't2' })).resolves.toMatchObject({ timesSeen: 1 });
     expect(s.ledger.timesSeen('t0') + s.ledger.timesSeen('t1')).toBe(0);
+  });
+});
+
+/** TLS credentials trusting the test CA, as `who` (alice, bob) or anonymous, checking the certificate's name `localhost`. */
+function tlsAs(who?: 'alice' | 'bob') {
+  const id = who ? testClientIdentity(who) : undefined;
+  return grpc.credentials.createSsl(testServerRootCert(), id?.privateKey ?? null, id?.certChain ?? null);
+}
+const LOCALHOST_NAME = { 'grpc.ssl_target_name_override': 'localhost' };
+
+describe('TestServer client identities (mTLS) and served records', () => {
+  it("mtls-optional: alice, bob and an anonymous TLS client are each served; the ledger names each one's connection and certificate", async () => {
+    const s = await start({ tls: 'mtls-optional', recordServed: true });
+    const alice = bareClient(s.address, tlsAs('alice'), { ...LOCALHOST_NAME, 'grpc.primary_user_agent': 'ua-alice' });
+    const bob = bareClient(s.address, tlsAs('bob'), LOCALHOST_NAME);
+    const anon = bareClient(s.address, tlsAs(), LOCALHOST_NAME);
+    await alice.call({ requestId: 'm-alice-1' });
+    await bob.call({ requestId: 'm-bob' });
+    await anon.call({ requestId: 'm-anon' });
+    await alice.call({ requestId: 'm-alice-2' });
+    await anon.call({ requestId: 'other' });
+    const served = s.ledger.served('m-');
+    expect(served.map((r) => [r.requestId, r.transport, r.clientCertificate])).toEqual([
+      ['m-alice-1', 'tls', 'alice'],
+      ['m-bob', 'tls', 'bob'],
+      ['m-anon', 'tls', null],
+      ['m-alice-2', 'tls', 'alice'],
+    ]);
+    const peer = Object.fromEntries(served.map((r) => [r.requestId, r.peer]));
+    // Each client is its own connection, named by its peer address; alice's two calls share hers.
+    expect(peer['m-alice-1']).toBe(peer['m-alice-2']);
+    expect(new Set([peer['m-alice-1'], peer['m-bob'], peer['m-anon']]).size).toBe(3);
+    expect(peer['m-bob']).toMatch(/^[\d.]+:\d+$/);
+    expect(served[0]?.userAgent).toMatch(/^ua-alice grpc-node-js\/\d/);
+    expect(served[1]?.userAgent).toMatch(/^grpc-node-js\/\d/);
+    expect(s.ledger.snapshot()).toMatchObject({ acceptedConnections: 3, openConnections: 3 });
+  });
+
+  it('mtls: a client certificate is required (an anonymous TLS client fails its handshake); tls: true asks for none', async () => {
+    const required = await start({ tls: 'mtls', recordServed: true });
+    await expect(bareClient(required.address, tlsAs('bob'), LOCALHOST_NAME).call({ requestId: 'r-bob' })).resolves.toBeDefined();
+    await expect(
+      bareClient(required.address, tlsAs(), LOCALHOST_NAME).call({ requestId: 'r-anon' }, 3_000),
+    ).rejects.toMatchObject({
+      code: grpc.status.UNAVAILABLE,
+    });
+    expect(required.ledger.served().map((r) => [r.requestId, r.clientCertificate])).toEqual([['r-bob', 'bob']]);
+    const serverAuthOnly = await start({ tls: true, recordServed: true });
+    await bareClient(serverAuthOnly.address, tlsAs('alice'), LOCALHOST_NAME).call({ requestId: 's-alice' });
+    // Not asked for, alice's certificate is never sent: the server sees an anonymous TLS client.
+    expect(serverAuthOnly.ledger.served()).toEqual([expect.objectContaining({ transport: 'tls', clientCertificate: null })]);
+  });
+
+  it('plaintext servers record insecure clients only when asked to (recordServed)', async () => {
+    const recording = await start({ recordServed: true });
+    await bareClient(recording.address).call({ requestId: 'p1' });
+    expect(recording.ledger.served()).toEqual([
+      expect.objectContaining({ requestId: 'p1', transport: 'insecure', clientCertificate: null }),
+    ]);
+    const quiet = await start();
+    await bareClient(quiet.address).call({ requestId: 'q1' });
+    expect(quiet.ledger.timesSeen('q1')).toBe(1);
+    expect(quiet.ledger.served()).toEqual([]);
+  });
+
+  it('localhost: listens on 127.0.0.1 and ::1 (where the machine has it) on one port, reached by each spelling, and again after a restart', async () => {
+    const s = await start({ host: 'localhost', recordServed: true });
+    expect(s.address).toBe(`localhost:${s.port}`);
+    expect(s.listenHosts[0]).toBe('127.0.0.1');
+    const v6 = await new Promise<boolean>((resolve) => {
+      const probe = net.createServer().once('error', () => resolve(false));
+      probe.listen({ host: '::1', port: 0 }, () => probe.close(() => resolve(true)));
+    });
+    expect(s.listenHosts).toEqual(v6 ? ['127.0.0.1', '::1'] : ['127.0.0.1']);
+    const spellings = [`127.0.0.1:${s.port}`, `localhost:${s.port}`, ...(v6 ? [`[::1]:${s.port}`] : [])];
+    for (const [i, address] of spellings.entries()) await bareClient(address).call({ requestId: `l${i}` });
+    expect(s.ledger.snapshot().acceptedConnections).toBe(spellings.length);
+    if (v6) expect(s.ledger.served().some((r) => r.peer.startsWith('::1:'))).toBe(true);
+    await s.kill();
+    await s.restart();
+    expect(s.listenHosts).toEqual(v6 ? ['127.0.0.1', '::1'] : ['127.0.0.1']);
+    await bareClient(spellings.at(-1) as string).call({ requestId: 'after-restart' });
+    expect(s.ledger.timesSeen('after-restart')).toBe(1);
   });
 });

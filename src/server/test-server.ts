@@ -15,7 +15,7 @@ import {
   loadTestService,
 } from '../proto/load-test-proto.js';
 import { InvalidServerOptionsError, ServerStateError } from './errors.js';
-import { Ledger } from './ledger.js';
+import { Ledger, type ServedRecord } from './ledger.js';
 
 export type { ServingStatus } from 'grpc-health-check';
 
@@ -31,8 +31,23 @@ export interface TestServerOptions {
   host?: string;
   /** Port to listen on; default 0, the OS picks a free one. */
   port?: number;
-  /** Serve TLS with the loopback test certificate in proto/testdata (default: plaintext). */
-  tls?: boolean;
+  /**
+   * Serve TLS with the loopback test certificate in proto/testdata (default false: plaintext).
+   * `true`: server authentication only, no client certificate asked for. `'mtls'`: a client
+   * certificate issued by the test CA is required (grpc-js `ServerCredentials.createSsl(ca, pairs,
+   * true)`): a client without one fails its handshake. `'mtls-optional'`: a client certificate is
+   * asked for and verified against the test CA when given, and a client without one is served as
+   * anonymous TLS (grpc-js's certificate-provider credentials with `requireClientCertificate`
+   * false), so clients of several identities, and anonymous ones, can share one server.
+   */
+  tls?: TlsMode;
+  /**
+   * Record, for every request served, which connection (the peer address, `call.getPeer()`) and
+   * which client (the verified client certificate's subject CN, from `call.getAuthContext()`)
+   * served it, and the request's user-agent: `ledger.served()`. Default false (a long load test
+   * would hold a record per request).
+   */
+  recordServed?: boolean;
   /** Health status of the overall server (service name ''); default `SERVING`. */
   initialStatus?: ServingStatus;
   /** Longest `delay_ms` a request may ask for; longer asks are refused with INVALID_ARGUMENT. Default 60 000. */
@@ -71,11 +86,39 @@ const PERMIT_CLIENT_KEEPALIVE = {
 /** The largest delay Node's timers keep (about 24.8 days): "no deadline" for grpc-js's drain. */
 const NEVER_MS = 2_147_483_647;
 
+/** How a test server speaks TLS (see `TestServerOptions.tls`). */
+export type TlsMode = boolean | 'mtls' | 'mtls-optional';
+
 const TESTDATA = fileURLToPath(new URL('../../proto/testdata/', import.meta.url));
-/** The CA a client needs to trust a `tls: true` test server. */
-export function testServerRootCert(): Buffer {
-  return readFileSync(`${TESTDATA}server.crt`);
+const testdata = new Map<string, Buffer>();
+/** A file of proto/testdata, read once. */
+function testFile(name: string): Buffer {
+  let b = testdata.get(name);
+  if (!b) {
+    b = readFileSync(`${TESTDATA}${name}`);
+    testdata.set(name, b);
+  }
+  return b;
 }
+
+/** The CA a client needs to trust a TLS test server (it also issued the test client certificates). */
+export function testServerRootCert(): Buffer {
+  return testFile('ca.crt');
+}
+
+/** The names of the test client certificates (CN) in proto/testdata, issued by the test CA. */
+export const TEST_CLIENT_NAMES = ['alice', 'bob'] as const;
+export type TestClientName = (typeof TEST_CLIENT_NAMES)[number];
+
+/** A test client certificate (CN=`name`) and its private key, for mTLS (`createSsl(ca, privateKey, certChain)`). */
+export function testClientIdentity(name: TestClientName): { readonly certChain: Buffer; readonly privateKey: Buffer } {
+  return { certChain: testFile(`${name}.crt`), privateKey: testFile(`${name}.key`) };
+}
+
+/** Addresses a `localhost` server listens on: IPv4 loopback, and IPv6 loopback where the machine has it. */
+const LOCALHOST_ADDRESSES = ['127.0.0.1', '::1'] as const;
+/** How often a `localhost` server tries another OS-picked port when the first is taken on `::1`. */
+const LOCALHOST_PORT_TRIES = 5;
 
 const MAX_STATUS_CODE = 16;
 
@@ -89,10 +132,14 @@ const MAX_STATUS_CODE = 16;
 export class TestServer {
   readonly ledger = new Ledger();
   readonly host: string;
+  /** Whether the server speaks TLS (in any of the `tls` modes). */
   readonly tls: boolean;
+  /** The `tls` option as given: false, true, `'mtls'` or `'mtls-optional'`. */
+  readonly tlsMode: TlsMode;
   readonly #health: HealthImplementation;
   readonly #maxDelayMs: number;
   readonly #recordTwice: boolean;
+  readonly #recordServed: boolean;
   readonly #grpcOptions: grpc.ServerOptions;
   #readsPaused = false;
   readonly #sockets = new Set<net.Socket>();
@@ -101,16 +148,19 @@ export class TestServer {
   #state: TestServerState = 'stopped';
   #grpcServer: grpc.Server | undefined;
   #injector: grpc.ConnectionInjector | undefined;
-  #listener: net.Server | undefined;
+  #listeners: net.Server[] = [];
+  #listenHosts: readonly string[] = [];
   #instanceId = '';
   #generation = 0;
 
   private constructor(options: TestServerOptions) {
     this.host = options.host ?? randomLoopbackHost();
     this.#port = options.port ?? 0;
-    this.tls = options.tls ?? false;
+    this.tlsMode = options.tls ?? false;
+    this.tls = this.tlsMode !== false;
     this.#maxDelayMs = options.maxDelayMs ?? 60_000;
     this.#recordTwice = options.recordTwice ?? false;
+    this.#recordServed = options.recordServed ?? false;
     this.#grpcOptions = {
       ...PERMIT_CLIENT_KEEPALIVE,
       ...(options.maxConcurrentStreams === undefined ? {} : { 'grpc.max_concurrent_streams': options.maxConcurrentStreams }),
@@ -138,6 +188,15 @@ export class TestServer {
 
   get port(): number {
     return this.#port;
+  }
+
+  /**
+   * The addresses the server listens on (all on `port`): its `host`, or for `localhost` both
+   * `127.0.0.1` and `::1` (IPv4 alone where the machine has no IPv6 loopback), so that a client
+   * reaches it by `localhost` whichever address its resolver tries first.
+   */
+  get listenHosts(): readonly string[] {
+    return this.#listenHosts;
   }
 
   get state(): TestServerState {
@@ -254,13 +313,8 @@ export class TestServer {
     const grpcServer = new grpc.Server(this.#grpcOptions);
     grpcServer.addService(loadTestService(), this.#handlers());
     this.#health.addToServer(grpcServer);
-    const credentials = this.tls
-      ? grpc.ServerCredentials.createSsl(null, [
-          { cert_chain: readFileSync(`${TESTDATA}server.crt`), private_key: readFileSync(`${TESTDATA}server.key`) },
-        ])
-      : grpc.ServerCredentials.createInsecure();
-    const injector = grpcServer.createConnectionInjector(credentials);
-    const listener = net.createServer((socket) => {
+    const injector = grpcServer.createConnectionInjector(serverCredentials(this.tlsMode));
+    const onConnection = (socket: net.Socket): void => {
       this.#sockets.add(socket);
       this.ledger.connectionOpened();
       socket.once('close', () => {
@@ -269,32 +323,64 @@ export class TestServer {
       });
       injector.injectConnection(socket);
       if (this.#readsPaused) setReading(socket, false);
-    });
-    await new Promise<void>((resolve, reject) => {
-      listener.once('error', reject);
-      listener.listen({ host: this.host, port: this.#port, exclusive: true }, () => {
-        listener.off('error', reject);
-        resolve();
-      });
-    }).catch((error: NodeJS.ErrnoException) => {
+    };
+    try {
+      await this.#bind(onConnection);
+    } catch (error) {
       injector.destroy();
       grpcServer.forceShutdown();
-      throw new ServerStateError(`cannot listen on ${this.host}:${this.#port}: ${error.code ?? error.message}`);
-    });
-    this.#port = (listener.address() as net.AddressInfo).port;
+      throw error;
+    }
     this.#grpcServer = grpcServer;
     this.#injector = injector;
-    this.#listener = listener;
     this.#generation += 1;
     this.#instanceId = `${randomUUID().slice(0, 8)}-${this.#generation}`;
     this.#state = 'running';
   }
 
+  /**
+   * Listens on every address of the server's host, all on one port: the given one (a restart), or
+   * one the OS picks for the first address, which the others then take too (another try, with a
+   * new port, when one of them has it taken already).
+   */
+  async #bind(onConnection: (socket: net.Socket) => void): Promise<void> {
+    const hosts = this.host === 'localhost' ? LOCALHOST_ADDRESSES : [this.host];
+    for (let attempt = 1; ; attempt++) {
+      const listeners: net.Server[] = [];
+      let port = this.#port;
+      let failure: { host: string; error: NodeJS.ErrnoException } | undefined;
+      for (const host of hosts) {
+        const listener = net.createServer(onConnection);
+        const error = await listenOn(listener, host, port);
+        // No IPv6 loopback on this machine: `localhost` is 127.0.0.1 alone.
+        if (host === '::1' && listeners.length > 0 && (error?.code === 'EADDRNOTAVAIL' || error?.code === 'EAFNOSUPPORT'))
+          continue;
+        if (error) {
+          failure = { host, error };
+          break;
+        }
+        listeners.push(listener);
+        port = (listener.address() as net.AddressInfo).port;
+      }
+      if (!failure) {
+        this.#port = port;
+        this.#listeners = listeners;
+        this.#listenHosts = listeners.map((l) => (l.address() as net.AddressInfo).address);
+        return;
+      }
+      await Promise.all(listeners.map((l) => new Promise((resolve) => l.close(resolve))));
+      // The OS picked the port for the first address and another address has it taken: pick again.
+      const pickAgain = this.#port === 0 && listeners.length > 0 && failure.error.code === 'EADDRINUSE';
+      if (!pickAgain || attempt >= LOCALHOST_PORT_TRIES) {
+        throw new ServerStateError(`cannot listen on ${failure.host}:${port}: ${failure.error.code ?? failure.error.message}`);
+      }
+    }
+  }
+
   #closeListener(): Promise<void> {
-    const listener = this.#listener;
-    this.#listener = undefined;
-    if (!listener) return Promise.resolve();
-    return new Promise((resolve) => listener.close(() => resolve()));
+    const listeners = this.#listeners;
+    this.#listeners = [];
+    return Promise.all(listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve())))).then(() => undefined);
   }
 
   #teardownGrpc(): void {
@@ -310,12 +396,28 @@ export class TestServer {
     this.#timers.clear();
   }
 
+  /** Which connection and which client served `call`, as the server sees them. */
+  #served(call: grpc.ServerUnaryCall<CallRequestMessage, CallResponseMessage>): ServedRecord {
+    // getAuthContext() names a client certificate only once TLS verified it against the CA.
+    const subject = this.tls ? call.getAuthContext().sslPeerCertificate?.subject : undefined;
+    const cn = subject?.CN;
+    const userAgent = call.metadata.get('user-agent')[0];
+    return {
+      requestId: call.request.requestId,
+      peer: call.getPeer(),
+      transport: this.tls ? 'tls' : 'insecure',
+      clientCertificate: typeof cn === 'string' ? cn : Array.isArray(cn) ? cn.join(',') : null,
+      userAgent: typeof userAgent === 'string' ? userAgent : '',
+    };
+  }
+
   #handlers(): LoadTestHandlers {
     return {
       Call: (call: grpc.ServerUnaryCall<CallRequestMessage, CallResponseMessage>, callback) => {
         const req = call.request;
         if (this.#recordTwice) this.ledger.recordRequest(req.requestId);
         const timesSeen = this.ledger.recordRequest(req.requestId);
+        if (this.#recordServed) this.ledger.recordServed(this.#served(call));
         if (req.failCode > MAX_STATUS_CODE) {
           callback({
             code: grpc.status.INVALID_ARGUMENT,
@@ -367,6 +469,41 @@ export class TestServer {
       },
     };
   }
+}
+
+/** Listens on `host:port`; resolves with the error instead of throwing it. */
+function listenOn(listener: net.Server, host: string, port: number): Promise<NodeJS.ErrnoException | undefined> {
+  return new Promise((resolve) => {
+    const onError = (error: NodeJS.ErrnoException) => resolve(error);
+    listener.once('error', onError);
+    listener.listen({ host, port, exclusive: true }, () => {
+      listener.off('error', onError);
+      resolve(undefined);
+    });
+  });
+}
+
+/** The grpc-js server credentials of a `tls` mode, over the certificates in proto/testdata. */
+function serverCredentials(mode: TlsMode): grpc.ServerCredentials {
+  if (mode === false) return grpc.ServerCredentials.createInsecure();
+  const pair = { cert_chain: testFile('server.crt'), private_key: testFile('server.key') };
+  if (mode === true) return grpc.ServerCredentials.createSsl(null, [pair]);
+  if (mode === 'mtls') return grpc.ServerCredentials.createSsl(testServerRootCert(), [pair], true);
+  // createSsl cannot ask for a client certificate without requiring it (Node's rejectUnauthorized
+  // defaults to true); grpc-js's certificate-provider credentials can (requestCert, and
+  // rejectUnauthorized = requireClientCertificate). The provider hands over the files on a
+  // microtask: grpc-js reads the first update through the watcher it adds after subscribing, so
+  // an update given synchronously would be lost and every connection dropped as "unloaded".
+  const provider: grpc.experimental.CertificateProvider = {
+    addCaCertificateListener: (listener) => queueMicrotask(() => listener({ caCertificate: testServerRootCert() })),
+    removeCaCertificateListener: () => {},
+    addIdentityCertificateListener: (listener) =>
+      queueMicrotask(() => listener({ certificate: pair.cert_chain, privateKey: pair.private_key })),
+    removeIdentityCertificateListener: () => {},
+  };
+  // One provider gives both the identity and the CA (grpc-js 1.14's declaration names its first two
+  // parameters the other way round from what its implementation does with them).
+  return grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);
 }
 
 /**
