@@ -91,7 +91,7 @@ export class FixedRateRun {
   async run(): Promise<FixedRateResult> {
     if (this.#started) throw new Error('a FixedRateRun runs once');
     this.#started = true;
-    const total = Math.floor((this.#rate * this.#durationMs) / 1000);
+    const total = slotCount(this.#rate, this.#durationMs);
     const intervalMs = 1000 / this.#rate;
     const start = performance.now();
     const signal = this.#signal;
@@ -171,6 +171,17 @@ export class FixedRateRun {
 /** Runs an open-loop schedule to its end (see `FixedRateRun`). */
 export async function runFixedRate(options: FixedRateOptions, send: SendRequest): Promise<FixedRateResult> {
   return new FixedRateRun(options, send).run();
+}
+
+/**
+ * floor(rate x duration), the schedule's slots, as the numbers mean it: in binary, 4.1/s x 30 s is
+ * 122.99999999999999, whose floor is one slot short. A product within a billionth of a whole number
+ * is that number (far above the rounding error, far below any fraction a caller means).
+ */
+export function slotCount(ratePerSec: number, durationMs: number): number {
+  const exact = (ratePerSec * durationMs) / 1000;
+  const nearest = Math.round(exact);
+  return Math.abs(exact - nearest) <= 1e-9 * Math.max(1, nearest) ? nearest : Math.floor(exact);
 }
 
 // HdrHistogram records whole µs >= 1 (its lowest discernible value).

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { runClosedLoop } from './closed-loop.js';
 import { FixedRateRun, runFixedRate } from './fixed-rate.js';
 import { describeFailureKey, failureKey, mergeFailures, type RequestContext } from './load-result.js';
@@ -82,6 +82,23 @@ describe('load patterns', () => {
     ]);
     expect(r).toMatchObject({ issued: 20, succeeded: 20 });
     expect(r.maxInFlightSeen).toBeGreaterThanOrEqual(2);
+  });
+
+  it('fixed rate schedules floor(rate x duration) slots, whatever binary rounding does to the product', async () => {
+    // 4.1/s for 30 s is 123 slots; in binary 4.1 x 30 000 is 122 999.99999999999, whose floor is 122.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      let sent = 0;
+      const run = runFixedRate({ ratePerSec: 4.1, durationMs: 30_000 }, async () => {
+        sent += 1;
+      });
+      await vi.advanceTimersByTimeAsync(30_000);
+      const r = await run;
+      expect(sent).toBe(123);
+      expect(r).toMatchObject({ scheduled: 123, issued: 123, notSentSaturated: 0 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('fixed rate measures latency from the intended start, and the service time apart', async () => {
