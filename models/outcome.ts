@@ -2,13 +2,20 @@
  * What a request may end as, in the model's own words (no gRPC types: the model shares no code
  * with what it judges). `status:N` is a gRPC status code N; `pool-closed` is the pool's typed refusal.
  */
-export type Outcome = 'ok' | 'pool-closed' | `status:${number}`;
+export type Outcome = 'ok' | 'pool-closed' | 'connect-failed' | `status:${number}`;
+
+/**
+ * The pool could not make the key's connection (its connector's connect failed): the request never
+ * reached a server. Only where the key had no connection and its server could not be reached.
+ */
+export const CONNECT_FAILED = 'connect-failed' as const;
 
 export const UNAVAILABLE = 'status:14' as const;
 export const CANCELLED = 'status:1' as const;
+export const DEADLINE_EXCEEDED = 'status:4' as const;
 
 /** Health answers the model may expect. */
-export type HealthOutcome = 'SERVING' | 'NOT_SERVING' | 'pool-closed' | `status:${number}`;
+export type HealthOutcome = 'SERVING' | 'NOT_SERVING' | 'pool-closed' | 'connect-failed' | `status:${number}`;
 
 /** A closed interval of counts: the model's knowledge of a counter when order is not determined. */
 export interface Range {

@@ -1,4 +1,14 @@
-import { CANCELLED, exactly, type HealthOutcome, type Outcome, plus, type Range, UNAVAILABLE } from './outcome.js';
+import {
+  CANCELLED,
+  CONNECT_FAILED,
+  DEADLINE_EXCEEDED,
+  exactly,
+  type HealthOutcome,
+  type Outcome,
+  plus,
+  type Range,
+  UNAVAILABLE,
+} from './outcome.js';
 
 /** Where a server is in its lifecycle, as the commands so far have left it. */
 export type ServerPhase = 'up' | 'stopped' | 'killed';
@@ -77,20 +87,32 @@ function keyGot(m: PoolModel, i: number): void {
 
 // ---- What may happen -------------------------------------------------------------------------
 
-/** Outcomes a single request to address `i` may have, asked of the server with `failCode` (0: none). */
-export function allowedCallOutcomes(m: PoolModel, i: number, failCode: number): Outcome[] {
+/**
+ * Outcomes a single request to address `i` may have, asked of the server with `failCode` (0: none);
+ * `late`: the server answers only after the call's deadline, so it must end DEADLINE_EXCEEDED.
+ */
+export function allowedCallOutcomes(m: PoolModel, i: number, failCode: number, late = false): Outcome[] {
   if (m.poolClosed) return ['pool-closed'];
   const a = at(m, i);
-  if (a.phase !== 'up') return [UNAVAILABLE];
-  const served: Outcome = failCode === 0 ? 'ok' : `status:${failCode}`;
+  if (a.phase !== 'up') return refused(a);
+  const served: Outcome = late ? DEADLINE_EXCEEDED : failCode === 0 ? 'ok' : `status:${failCode}`;
   return a.mayBackOff ? [served, UNAVAILABLE] : [served];
+}
+
+/**
+ * A down server refuses: a call on the key's connection fails UNAVAILABLE; where the key may have
+ * no connection, the pool's connect may fail first (a connector that connects eagerly does; grpc-js
+ * connects lazily, so on the live layer the channel is made and the call fails UNAVAILABLE).
+ */
+function refused(a: AddressModel): (typeof UNAVAILABLE | typeof CONNECT_FAILED)[] {
+  return a.key === 'yes' ? [UNAVAILABLE] : [UNAVAILABLE, CONNECT_FAILED];
 }
 
 /** Answers a health check of address `i` may have. */
 export function allowedHealthOutcomes(m: PoolModel, i: number): HealthOutcome[] {
   if (m.poolClosed) return ['pool-closed'];
   const a = at(m, i);
-  if (a.phase !== 'up') return [UNAVAILABLE];
+  if (a.phase !== 'up') return refused(a);
   return a.mayBackOff ? [a.serving, UNAVAILABLE] : [a.serving];
 }
 
@@ -98,18 +120,23 @@ export function allowedHealthOutcomes(m: PoolModel, i: number): HealthOutcome[] 
 export function allowedWaveOutcomes(w: WaveModel, i: number, failCode: number): Outcome[] {
   const served: Outcome = failCode === 0 ? 'ok' : `status:${failCode}`;
   const out: Outcome[] = [served];
-  if (w.disturbed.has(i)) out.push(UNAVAILABLE, CANCELLED);
+  if (w.disturbed.has(i)) out.push(UNAVAILABLE, CANCELLED, CONNECT_FAILED);
   if (w.poolClosedDuring) out.push('pool-closed');
   return out;
 }
 
 // ---- Transitions -----------------------------------------------------------------------------
 
-/** `add(i)`: returns the outcome it must have. */
-export function add(m: PoolModel, i: number): 'ok' | 'pool-closed' {
-  if (m.poolClosed) return 'pool-closed';
+/** `add(i)`: the outcomes it may have (a connect to a down server may fail, leaving no key). */
+export function add(m: PoolModel, i: number): Outcome[] {
+  if (m.poolClosed) return ['pool-closed'];
+  return at(m, i).phase !== 'up' && at(m, i).key !== 'yes' ? ['ok', CONNECT_FAILED] : ['ok'];
+}
+
+/** `add(i)` ended with `outcome` (one `add` allowed). */
+export function added(m: PoolModel, i: number, outcome: Outcome): void {
+  if (m.poolClosed || outcome !== 'ok') return;
   keyGot(m, i);
-  return 'ok';
 }
 
 /** `remove(i)`: returns what it must resolve to (`true` removed, `false` absent), or `maybe`. */
@@ -135,6 +162,8 @@ export function remove(m: PoolModel, i: number): boolean | 'maybe' | 'pool-close
 export function requestSettled(m: PoolModel, i: number, outcome: Outcome | HealthOutcome): void {
   if (m.poolClosed || outcome === 'pool-closed') return;
   const a = at(m, i);
+  // The connect failed: nothing was made or reused, and the key is still absent.
+  if (outcome === CONNECT_FAILED) return;
   // The get reused the key's connection if it was there, and created it if not.
   if (a.key === 'yes') m.reused = plus(m.reused, 1);
   else if (a.key === 'maybe') m.reused = plus(m.reused, 0, 1);

@@ -59,7 +59,7 @@ describe('pool spec (the model the linearizability checker uses)', () => {
   it('reads stats exactly: a stats read that misses a held lease is illegal', () => {
     const stats = (inFlight: number): Step => [
       { f: 'stats' },
-      { created: 1, closed: 0, reused: 0, inFlight, liveKeys: 1, draining: 0 },
+      { created: 1, connectFailures: 0, closed: 0, reused: 0, inFlight, liveKeys: 1, draining: 0 },
     ];
     expect(run([...make, stats(1)])).toBeDefined();
     expect(run([...make, stats(0)])).toBeUndefined();
@@ -101,6 +101,54 @@ describe('pool spec (the model the linearizability checker uses)', () => {
   });
 });
 
+describe('connect failures', () => {
+  const down: Step = [{ f: 'stop', i: 0 }, 'ok'];
+  it('allows a refused connect, and a get that fails to connect, only while the server cannot be reached', () => {
+    expect(run([down, [{ f: 'connect', i: 0 }, 'failed'], [{ f: 'acquire', i: 0 }, 'connect-failed']])).toBeDefined();
+    // A server that is up accepts: a refusal there (or a cached failure handed to a get) is illegal.
+    expect(run([[{ f: 'connect', i: 0 }, 'failed']])).toBeUndefined();
+    expect(run([[{ f: 'acquire', i: 0 }, 'connect-failed']])).toBeUndefined();
+    expect(run([down, [{ f: 'restart', i: 0 }, 'ok'], [{ f: 'add', i: 0 }, 'connect-failed']])).toBeUndefined();
+    // A network fault that stops requests refuses connects too; latency does not.
+    expect(
+      run([
+        [{ f: 'fault', i: 0, kind: 'reset' }, 'ok'],
+        [{ f: 'add', i: 0 }, 'connect-failed'],
+      ]),
+    ).toBeDefined();
+    expect(
+      run([
+        [{ f: 'fault', i: 0, kind: 'latency' }, 'ok'],
+        [{ f: 'add', i: 0 }, 'connect-failed'],
+      ]),
+    ).toBeUndefined();
+  });
+
+  it('never fails to connect a key that has its connection: the get reuses it', () => {
+    expect(run([...make, down, [{ f: 'acquire', i: 0 }, 'connect-failed']])).toBeUndefined();
+  });
+
+  it('counts refused connects in the stats, exactly', () => {
+    const stats = (connectFailures: number): Step => [
+      { f: 'stats' },
+      { created: 0, connectFailures, closed: 0, reused: 0, inFlight: 0, liveKeys: 0, draining: 0 },
+    ];
+    expect(run([down, [{ f: 'connect', i: 0 }, 'failed'], stats(1)])).toBeDefined();
+    expect(run([down, [{ f: 'connect', i: 0 }, 'failed'], stats(0)])).toBeUndefined();
+  });
+});
+
+describe('late calls', () => {
+  const late = (output: PoolOutput): Step[] => [
+    [{ f: 'acquire', i: 0 }, { conn: 1 }],
+    [{ f: 'rpc', i: 0, conn: 1, kind: 'call', failCode: 0, late: true }, output],
+  ];
+  it('end DEADLINE_EXCEEDED on a reachable server, never with its late answer', () => {
+    expect(run([...make, ...late('status:4')])).toBeDefined();
+    expect(run([...make, ...late('ok')])).toBeUndefined();
+  });
+});
+
 describe('hashPoolState', () => {
   // A small domain, so that generated pairs are often equal or differ in one field only.
   const n = fc.integer({ min: 0, max: 2 });
@@ -111,6 +159,7 @@ describe('hashPoolState', () => {
     conns: fc.array(fc.record({ id: n, i: n, leases: n, draining: fc.boolean(), mayFail: fc.boolean() }), { maxLength: 2 }),
     seen: fc.array(n, { maxLength: 2 }),
     created: n,
+    connectFailures: n,
     closedCount: n,
     reused: n,
     createdAt: two(n),

@@ -27,9 +27,18 @@ export type Phase = 'up' | 'down';
 export type PoolInput =
   | { readonly f: 'add'; readonly i: number }
   | { readonly f: 'remove'; readonly i: number }
+  /** A connect at the seam: its output is `{ conn }`, or `'failed'` when the connector refused it. */
   | { readonly f: 'connect'; readonly i: number }
   | { readonly f: 'acquire'; readonly i: number }
-  | { readonly f: 'rpc'; readonly i: number; readonly conn: number; readonly kind: 'call'; readonly failCode: number }
+  /** `late`: the server answers only after the call's deadline, so a reachable server's answer is DEADLINE_EXCEEDED. */
+  | {
+      readonly f: 'rpc';
+      readonly i: number;
+      readonly conn: number;
+      readonly kind: 'call';
+      readonly failCode: number;
+      readonly late?: boolean;
+    }
   | { readonly f: 'rpc'; readonly i: number; readonly conn: number; readonly kind: 'health' }
   | { readonly f: 'release'; readonly i: number; readonly conn: number }
   | { readonly f: 'connClosed'; readonly i: number; readonly conn: number }
@@ -55,6 +64,8 @@ export type PoolInput =
 /** The pool's stats as the model predicts them (the fields a `PoolStats` snapshot has). */
 export interface StatsOutput {
   readonly created: number;
+  /** Connects the connector refused. */
+  readonly connectFailures: number;
   readonly closed: number;
   readonly reused: number;
   readonly inFlight: number;
@@ -68,6 +79,8 @@ export interface StatsOutput {
  */
 export type PoolOutput =
   | 'ok'
+  | 'failed'
+  | 'connect-failed'
   | boolean
   | 'pool-closed'
   | { readonly conn: number; readonly created?: boolean }
@@ -93,6 +106,7 @@ export interface PoolSpecState {
   /** Every connection id seen, so that a connection the pool makes is new. */
   readonly seen: readonly number[];
   readonly created: number;
+  readonly connectFailures: number;
   readonly closedCount: number;
   readonly reused: number;
   readonly createdAt: readonly number[];
@@ -143,6 +157,15 @@ function reachable(s: PoolSpecState, i: number): boolean {
 /** A call's failure allowed at address `i`: refused, reset or timed out. */
 const FAILURES = ['status:14', 'status:4'];
 
+/**
+ * Whether a get of `i` may fail to connect: the key has no connection to reuse, and the server
+ * cannot be reached (down, or behind a fault that stops requests). A pool that fails a get whose
+ * server is reachable (a cached failure, say) is caught here.
+ */
+function connectMayFail(s: PoolSpecState, i: number): boolean {
+  return s.key[i] === null && !reachable(s, i);
+}
+
 /** Connection `id` for address `i` is made: the key's, or (pool closing) one to close at once. */
 function create(d: Draft, i: number, id: number, backoff: boolean): void {
   const orphan = d.closed;
@@ -175,6 +198,8 @@ export function poolStep(
   const d = draft(s);
   switch (input.f) {
     case 'connect': {
+      // A refused connect changes nothing but the count, and only where the server cannot be reached.
+      if (output === 'failed') return reachable(s, input.i) ? [] : [freeze({ ...d, connectFailures: s.connectFailures + 1 })];
       if (typeof output !== 'object' || output === null || !('conn' in output)) return output === undefined ? [s] : [];
       // A key is made only when absent (under its lock), and a connection id is never reused.
       if (s.seen.includes(output.conn) || (!s.closed && s.key[input.i] !== null)) return [];
@@ -182,8 +207,13 @@ export function poolStep(
       return [freeze(d)];
     }
     case 'add': {
-      if (s.closed) return output === 'pool-closed' || output === undefined ? [s] : [];
+      // A get already connecting when the pool closed may still report its refused connect.
+      if (s.closed)
+        return output === 'pool-closed' || output === undefined || (output === 'connect-failed' && !reachable(s, input.i))
+          ? [s]
+          : [];
       if (output === undefined) return [s];
+      if (output === 'connect-failed') return connectMayFail(s, input.i) ? [s] : [];
       // add resolves once the key exists (made by its own connect or already there).
       return output === 'ok' && s.key[input.i] !== null ? [s] : [];
     }
@@ -195,7 +225,12 @@ export function poolStep(
       return [freeze(d)];
     }
     case 'acquire': {
-      if (s.closed) return output === 'pool-closed' || output === undefined ? [s] : [];
+      // A get already connecting when the pool closed may still report its refused connect.
+      if (s.closed)
+        return output === 'pool-closed' || output === undefined || (output === 'connect-failed' && !reachable(s, input.i))
+          ? [s]
+          : [];
+      if (output === 'connect-failed') return connectMayFail(s, input.i) ? [s] : [];
       if (typeof output !== 'object' || output === null || !('conn' in output)) return [];
       if (s.key[input.i] !== output.conn) return [];
       const c = d.conns.find((x) => x.id === output.conn);
@@ -211,7 +246,9 @@ export function poolStep(
       if (output === undefined) return [freeze(d)];
       const up = s.phase[input.i] === 'up';
       const f = s.fault[input.i];
-      if (typeof output === 'string' && FAILURES.includes(output)) {
+      // A late call's answer comes after its deadline: DEADLINE_EXCEEDED is what a reachable server gives it.
+      const lateAnswered = input.kind === 'call' && input.late === true && output === 'status:4' && reachable(s, input.i);
+      if (typeof output === 'string' && FAILURES.includes(output) && !lateAnswered) {
         // A down server refuses (UNAVAILABLE); a reset or black hole fails or times a call out; on the
         // live layer a channel that lived through either may do both until it is connected again.
         if (!up && output === UNAVAILABLE) return [freeze(d)];
@@ -219,10 +256,18 @@ export function poolStep(
         return c.mayFail ? [freeze(d)] : [];
       }
       if (!reachable(s, input.i)) return [];
-      const served = input.kind === 'call' ? (input.failCode === 0 ? 'ok' : `status:${input.failCode}`) : s.serving[input.i];
+      const served =
+        input.kind === 'call'
+          ? input.late
+            ? 'status:4'
+            : input.failCode === 0
+              ? 'ok'
+              : `status:${input.failCode}`
+          : s.serving[input.i];
       if (output !== served) return [];
-      // A channel that got an answer is connected: it no longer backs off.
-      c.mayFail = false;
+      // A channel that got an answer is connected: it no longer backs off. (A late call's timeout
+      // proves nothing: it may have waited on a channel still connecting.)
+      if (!(input.kind === 'call' && input.late)) c.mayFail = false;
       return [freeze(d)];
     }
     case 'release': {
@@ -296,6 +341,7 @@ export function statsOf(s: PoolSpecState): StatsOutput {
   }
   return {
     created: s.created,
+    connectFailures: s.connectFailures,
     closed: s.closedCount,
     reused: s.reused,
     inFlight,
@@ -311,6 +357,7 @@ export function initialPoolState(addresses: number): PoolSpecState {
     conns: [],
     seen: [],
     created: 0,
+    connectFailures: 0,
     closedCount: 0,
     reused: 0,
     createdAt: Array.from({ length: addresses }, () => 0),
@@ -329,14 +376,14 @@ export function initialPoolState(addresses: number): PoolSpecState {
  */
 export function hashPoolState(s: PoolSpecState): string {
   const conns = s.conns.map((c) => `${c.id}.${c.i}.${c.leases}.${c.draining ? 1 : 0}${c.mayFail ? 1 : 0}`).join(',');
-  return `${s.closed ? 1 : 0}|${s.key.join(',')}|${conns}|${s.seen.join(',')}|${s.created}|${s.closedCount}|${s.reused}|${s.createdAt.join(',')}|${s.phase.join(',')}|${s.serving.join(',')}|${s.fault.join(',')}`;
+  return `${s.closed ? 1 : 0}|${s.key.join(',')}|${conns}|${s.seen.join(',')}|${s.created}|${s.connectFailures}|${s.closedCount}|${s.reused}|${s.createdAt.join(',')}|${s.phase.join(',')}|${s.serving.join(',')}|${s.fault.join(',')}`;
 }
 
 export function describePoolInput(input: PoolInput): string {
   switch (input.f) {
     case 'rpc':
       return input.kind === 'call'
-        ? `rpc(${input.i}, #${input.conn}${input.failCode ? `, fail=${input.failCode}` : ''})`
+        ? `rpc(${input.i}, #${input.conn}${input.failCode ? `, fail=${input.failCode}` : ''}${input.late ? ', late' : ''})`
         : `health-rpc(${input.i}, #${input.conn})`;
     case 'release':
     case 'connClosed':
@@ -360,7 +407,7 @@ export function describePoolOutput(output: PoolOutput | undefined): string {
   if (typeof output === 'object' && output !== null) {
     if ('conn' in output) return `#${output.conn}${output.created ? ' (made)' : ''}`;
     const s = output;
-    return `created=${s.created} closed=${s.closed} reused=${s.reused} inFlight=${s.inFlight} live=${s.liveKeys} draining=${s.draining}`;
+    return `created=${s.created} connectFailures=${s.connectFailures} closed=${s.closed} reused=${s.reused} inFlight=${s.inFlight} live=${s.liveKeys} draining=${s.draining}`;
   }
   return String(output);
 }

@@ -68,3 +68,11 @@ export interface Backend {
 export const SETTLE_TOLERANCE_MS = 2_000;
 /** Deadline of every call the properties make. */
 export const CALL_DEADLINE_MS = 3_000;
+
+/**
+ * A late call: the server is asked to answer after `delayMs`, past the call's own deadline
+ * `deadlineMs`, so it must end DEADLINE_EXCEEDED at the caller within the deadline plus
+ * `SETTLE_TOLERANCE_MS` (keepalive or the default deadline ending it instead is a missing deadline).
+ * The simulated network has no clock: it fails a call whose delay reaches its deadline, as grpc-js would.
+ */
+export const LATE_CALL = { deadlineMs: 200, delayMs: 1_000 } as const;

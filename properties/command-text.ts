@@ -45,6 +45,7 @@ const FORMS: ReadonlyArray<readonly [RegExp, Parse]> = [
     (m, s, n) => new SIMPLE[m[1] as keyof typeof SIMPLE](index(m[2] as string, s, n)),
   ],
   [/^call\((\d+)(?:, fail=(\d+))?\)$/, (m, s, n) => new CallCommand(index(m[1] as string, s, n), failCode(m[2], s))],
+  [/^call\((\d+), late\)$/, (m, s, n) => new CallCommand(index(m[1] as string, s, n), 0, true)],
   [
     /^setServing\((\d+), (SERVING|NOT_SERVING)\)$/,
     (m, s, n) => new SetServingCommand(index(m[1] as string, s, n), m[2] as 'SERVING' | 'NOT_SERVING'),

@@ -28,9 +28,11 @@ export class AddCommand extends Base {
     super();
   }
   protected async act(m: PoolModel, w: World): Promise<void> {
-    const expected = model.add(m, this.i);
+    const allowed = model.add(m, this.i);
     const r = await w.settle(w.add(this.i));
-    expectOneOf(this.toString(), r.ok ? 'ok' : r.outcome, [expected]);
+    const observed = r.ok ? 'ok' : r.outcome;
+    expectOneOf(this.toString(), observed, allowed);
+    model.added(m, this.i, observed as Outcome);
   }
   toString(): string {
     return `add(${this.i})`;
@@ -56,19 +58,22 @@ export class CallCommand extends Base {
   constructor(
     readonly i: number,
     readonly failCode: number,
+    /** The server answers after the call's deadline: the call must end DEADLINE_EXCEEDED, in time. */
+    readonly late = false,
   ) {
     super();
   }
   protected async act(m: PoolModel, w: World): Promise<void> {
-    const allowed = model.allowedCallOutcomes(m, this.i, this.failCode);
+    const allowed = model.allowedCallOutcomes(m, this.i, this.failCode, this.late);
     const requestId = w.requestId();
-    const r = await w.settle(w.call(this.i, { requestId, failCode: this.failCode }));
+    const r = await w.settle(this.late ? w.lateCall(this.i, requestId) : w.call(this.i, { requestId, failCode: this.failCode }));
     const observed = r.ok ? 'ok' : r.outcome;
     expectOneOf(`${this} [${requestId}]`, observed, allowed);
     await checkServedOnce(w, this.i, requestId, observed);
     model.requestSettled(m, this.i, observed as Outcome);
   }
   toString(): string {
+    if (this.late) return `call(${this.i}, late)`;
     return this.failCode === 0 ? `call(${this.i})` : `call(${this.i}, fail=${this.failCode})`;
   }
 }
@@ -181,7 +186,7 @@ export class RecoverCommand extends Base {
       await checkServedOnce(w, this.i, requestId, last);
       model.requestSettled(m, this.i, last as Outcome);
       if (r.ok) return;
-      if (last !== 'status:14') break;
+      if (last !== 'status:14' && last !== 'connect-failed') break;
       if (w.backend.layer === 'live' && performance.now() - started > RECOVERY_BUDGET_MS) break;
       // Wait on the channel (its reconnect backoff), as a retrying client would, not a fixed sleep.
       if (w.backend.layer === 'live') await w.backend.network.waitForReconnect(this.i);
@@ -293,7 +298,7 @@ export async function settleWaves(m: PoolModel, w: World): Promise<void> {
       );
       await checkServedOnce(w, r.address, r.requestId, r.outcome);
     }
-    model.waveSettled(m, id, requests.filter((r) => r.outcome !== 'pool-closed').length);
+    model.waveSettled(m, id, requests.filter((r) => r.outcome !== 'pool-closed' && r.outcome !== 'connect-failed').length);
   }
 }
 
@@ -329,6 +334,7 @@ export function commandArbitraries({ addresses, controllable }: CommandConstrain
     addr.map((i) => new RemoveCommand(i)),
     addr.map((i) => new RemoveCommand(i)),
     fc.tuple(addr, fc.constantFrom(0, 0, 0, ...FAIL_CODES)).map(([i, f]) => new CallCommand(i, f)),
+    addr.map((i) => new CallCommand(i, 0, true)),
     wave,
     wave,
     fc.constant(new AwaitWavesCommand()),

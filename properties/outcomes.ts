@@ -9,6 +9,7 @@ export type Observed = Outcome | HealthOutcome | `unexpected:${string}`;
 export function outcomeOfError(error: unknown): Observed {
   const e = error as { code?: unknown; status?: unknown } | null;
   if (e?.code === 'ERR_POOL_CLOSED') return 'pool-closed';
+  if (e?.code === 'ERR_CONNECT') return 'connect-failed';
   if (e?.code === 'ERR_GRPC_STATUS' && typeof e.status === 'number') return `status:${e.status}`;
   return `unexpected:${describeError(error)}`;
 }

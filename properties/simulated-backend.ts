@@ -8,6 +8,7 @@ import type { Activity } from './parallel/activity.js';
 
 const UNAVAILABLE = 14;
 const CANCELLED = 1;
+const DEADLINE_EXCEEDED = 4;
 
 interface FakeServer {
   readonly address: string;
@@ -86,6 +87,16 @@ export class SimulatedBackend implements Backend, Network, Nemesis, Observer {
     return {
       connect: (target: ConnectTarget) =>
         later(`connect ${target.address}`, () => {
+          // Connects eagerly, as a TCP connect would: a server that is down, or a network that stops
+          // requests, refuses it (grpc-js connects lazily: its channel is made and its calls fail).
+          const server = this.#serverAt(target.address);
+          if (server.phase !== 'up' || (server.fault !== undefined && !faultEffect(server.fault).reachable)) {
+            throw new GrpcStatusError(
+              UNAVAILABLE,
+              `connection refused (server ${server.phase}${server.fault ? `, ${server.fault}` : ''})`,
+              'connect',
+            );
+          }
           const c: FakeConnection = {
             id: this.#nextId++,
             keyId: target.keyId,
@@ -102,12 +113,14 @@ export class SimulatedBackend implements Backend, Network, Nemesis, Observer {
         later(`close #${c.id}`, () => {
           this.#closeConnection(c);
         }),
-      call: (c, request, _deadlineMs) =>
+      call: (c, request, deadlineMs) =>
         history.track(
           `conn${c.id}`,
           'call',
           request.requestId,
-          this.#exchange(c, `call ${request.requestId} on #${c.id}`, later, (server) => this.#answerCall(server, request)),
+          this.#exchange(c, `call ${request.requestId} on #${c.id}`, later, (server) =>
+            this.#answerCall(server, request, deadlineMs),
+          ),
           String,
         ),
       health: (c, _service, _deadlineMs) =>
@@ -219,8 +232,12 @@ export class SimulatedBackend implements Backend, Network, Nemesis, Observer {
     });
   }
 
-  #answerCall(server: FakeServer, request: UnaryRequest): UnaryReply {
+  #answerCall(server: FakeServer, request: UnaryRequest, deadlineMs: number): UnaryReply {
     const timesSeen = this.#recordId(server, request.requestId);
+    // The server got it, but would answer only after the caller's deadline: the caller gives up first.
+    if (request.delayMs !== undefined && request.delayMs >= deadlineMs) {
+      throw new GrpcStatusError(DEADLINE_EXCEEDED, 'Deadline exceeded (the server answers later)', 'Call');
+    }
     if (request.failCode) throw new GrpcStatusError(request.failCode, 'failed on request', 'Call');
     return { requestId: request.requestId, payload: request.payload ?? new Uint8Array(), timesSeen, serverId: server.address };
   }

@@ -3,7 +3,7 @@ import { History } from '../src/harness/history.js';
 import { LoadTestMetrics } from '../src/metrics/load-test-metrics.js';
 import type { HealthStatus, UnaryReply } from '../src/pool/connector.js';
 import type { PoolAdapter, PoolCounters, PoolUnderTest } from './adapter/adapter.js';
-import { type Backend, CALL_DEADLINE_MS } from './backend.js';
+import { type Backend, CALL_DEADLINE_MS, LATE_CALL } from './backend.js';
 import { ModelDisagreement, type Observed, outcomeOfError } from './outcomes.js';
 
 /** One request of a wave, as it ended. */
@@ -57,10 +57,14 @@ export class World {
   }
 
   /** A call to address `i` through the pool, counted in `tally` as the harness sees it end. */
-  async call(i: number, request: { requestId: string; failCode?: number; delayMs?: number }): Promise<UnaryReply> {
+  async call(
+    i: number,
+    request: { requestId: string; failCode?: number; delayMs?: number },
+    options?: { deadlineMs: number },
+  ): Promise<UnaryReply> {
     this.tally.calls += 1;
     try {
-      const reply = await this.pool.call(this.address(i), request);
+      const reply = await this.pool.call(this.address(i), request, options);
       this.tally.succeeded += 1;
       return reply;
     } catch (error) {
@@ -83,6 +87,15 @@ export class World {
   stats(): PoolCounters {
     if (!this.pool.stats) throw new RangeError('this pool offers no stats');
     return this.pool.stats();
+  }
+
+  /**
+   * A late call to `i` (see `LATE_CALL`): the server answers after the call's own deadline, so the
+   * only legal outcome on a reachable server is DEADLINE_EXCEEDED (the model says so); the caller-side
+   * bound of every call (`finalChecks`) holds for it too.
+   */
+  lateCall(i: number, requestId: string): Promise<UnaryReply> {
+    return this.call(i, { requestId, delayMs: LATE_CALL.delayMs }, { deadlineMs: LATE_CALL.deadlineMs });
   }
 
   /** A health check of address `i` through the pool (only where the adapter offers it). */

@@ -18,7 +18,8 @@ export interface ContractRecord {
  * servers counted. Throws `ModelDisagreement` naming the broken promise. Each check is a bound the
  * declared contract implies whatever the pool's policy inside it:
  * - connections per key: at no instant does an address hold more open connections than declared,
- *   not counting connections retired by a remove or close invoked after their connect began;
+ *   not counting connections a remove or close may have retired (one running when, or begun after,
+ *   their connect began);
  * - calls per connection: at no instant are more calls and health checks in flight on one
  *   connection (from the seam's call to its result) than declared;
  * - drain (when declared): no connection's close begins while a call on it is still in flight;
@@ -28,6 +29,7 @@ export interface ContractRecord {
  *   no connection of its own), except on an address a network fault touched.
  */
 export function checkContract(run: ContractRecord, contract: PoolContract): void {
+  checkOutcomes(run);
   checkConnectionsPerKey(run, contract.connectionsPerKey);
   checkCallsPerConnection(run, contract.callsPerConnection);
   if (contract.drains) checkDrains(run);
@@ -35,12 +37,18 @@ export function checkContract(run: ContractRecord, contract: PoolContract): void
   checkSeamMadeEveryConnection(run);
 }
 
-/** When the connection was retired: the first remove of its address, or close, invoked after its connect began. */
-function retiredAt(run: ContractRecord, c: ConnectRecord): number {
+/**
+ * The earliest instant the pool may have retired the connection: a remove of its address, or a
+ * close, still running when its connect began (a remove waiting on the key's creation takes out
+ * what that creation makes) or begun since.
+ */
+function retiredAt(run: ContractRecord, c: ConnectRecord, ignore?: OpRecord): number {
   let at = Number.POSITIVE_INFINITY;
   const i = run.addresses.indexOf(c.address);
   for (const op of run.ops) {
-    if ((op.f === 'close' || (op.f === 'remove' && op.i === i)) && op.call >= c.call && op.call < at) at = op.call;
+    if (op === ignore || !(op.f === 'close' || (op.f === 'remove' && op.i === i))) continue;
+    if ((op.ret ?? Number.POSITIVE_INFINITY) < c.call) continue;
+    at = Math.min(at, Math.max(op.call, c.call));
   }
   return at;
 }
@@ -50,11 +58,37 @@ function closedAt(run: ContractRecord, conn: number): number {
   return close ? close.call : Number.POSITIVE_INFINITY;
 }
 
-/** Connections of `address` open and not retired at instant `t`. */
-function liveAt(run: ContractRecord, address: string, t: number): ConnectRecord[] {
+/** Connections of `address` open and not retired at instant `t` (`ignore`: a close that does not count as retiring). */
+function liveAt(run: ContractRecord, address: string, t: number, ignore?: OpRecord): ConnectRecord[] {
   return run.seen.connects.filter(
-    (c) => c.address === address && c.resolvedAt <= t && closedAt(run, c.conn) > t && retiredAt(run, c) > t,
+    (c) => c.address === address && c.resolvedAt <= t && closedAt(run, c.conn) > t && retiredAt(run, c, ignore) > t,
   );
+}
+
+/**
+ * Every operation ended in the suite's words: ok, a gRPC status passed through, a health answer,
+ * true/false, a refused connect (`connect-failed`) or `pool-closed`, never another error; and an
+ * operation begun after a close returned is refused as `pool-closed`.
+ */
+export function checkOutcomes(run: ContractRecord): void {
+  const closedBy = run.ops
+    .filter((o) => o.f === 'close' && o.outcome === 'ok' && o.ret !== undefined)
+    .reduce((t, o) => Math.min(t, o.ret as number), Number.POSITIVE_INFINITY);
+  for (const o of run.ops) {
+    if (o.client === 'nemesis' || o.f === 'close' || o.outcome === undefined) continue;
+    // Reading counters of a closed pool is not refused (this project's pool answers them).
+    const mayAnswerClosed = o.f === 'stats';
+    if (o.outcome.startsWith('unexpected:')) {
+      throw new ModelDisagreement(
+        `${o.client} ${o.f}(${o.i ?? ''}) failed with an error the contract has no word for: ${o.outcome.slice('unexpected:'.length)} (a closed pool refuses with code ERR_POOL_CLOSED; a failed call passes its gRPC status through)`,
+      );
+    }
+    if (o.call > closedBy && o.outcome !== 'pool-closed' && !mayAnswerClosed) {
+      throw new ModelDisagreement(
+        `${o.client} ${o.f}(${o.i ?? ''}) began after close() returned, yet ended ${o.outcome} (expected pool-closed)`,
+      );
+    }
+  }
 }
 
 export function checkConnectionsPerKey(run: ContractRecord, bound: number): void {
@@ -102,7 +136,8 @@ export function checkIdleKept(run: ContractRecord, bound: number): void {
   const final = run.ops.find((o) => o.client === 'final' && o.f === 'close');
   if (!final) return;
   for (const address of run.addresses) {
-    const live = liveAt(run, address, final.call);
+    // Just as the final close begins: it retires everything, so it is not counted as retiring.
+    const live = liveAt(run, address, final.call, final);
     if (live.length > bound) {
       throw new ModelDisagreement(
         `with nothing in flight, ${address} kept ${live.length} idle connections open (#${live.map((c) => c.conn).join(', #')}), the contract keeps at most ${bound}`,

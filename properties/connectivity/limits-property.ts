@@ -188,7 +188,7 @@ export async function checkLimitsProperty(c: PropertyConstraints = {}): Promise<
   if (layer !== 'live') return notOnThisLayer(LIMITS_PROPERTY, c, LIMITS_LIVE_ONLY);
   const runs = c.runs ?? 100;
   const adapter = await adapterFor(c);
-  const skip = unmetNeeds(adapter, { features: ['keyOptions', 'seam'] });
+  const skip = unmetNeeds(adapter, { preciseModel: true, features: ['keyOptions', 'seam'] });
   if (skip) return notForThisPool(LIMITS_PROPERTY, c, skip);
   const cases = c.steps ? fc.constant(parseOne(c.steps)) : LimitsCase.arbitrary();
   const sizes: number[] = [];

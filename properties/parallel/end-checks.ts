@@ -43,9 +43,12 @@ export function checkLatency(run: ParallelRun): void {
   for (const r of run.ops) {
     if (r.ret === undefined) continue;
     const callerMs = r.ret - r.call;
+    // One bound for every call: a late call's missing or wrong deadline shows in its outcome (the
+    // server's late answer arrives, where DEADLINE_EXCEEDED is the only legal one), not in a
+    // tighter bound a loaded machine would trip (seen: 2.2 s for a 200 ms deadline at load 4).
     if ((r.f === 'call' || r.f === 'health') && callerMs - r.heldMs > CALL_DEADLINE_MS + SETTLE_TOLERANCE_MS) {
       throw new ModelDisagreement(
-        `${r.client} ${r.f}(${r.i}) took ${callerMs.toFixed(0)} ms at the caller (${r.heldMs.toFixed(0)} ms held by the scheduler); bound ${CALL_DEADLINE_MS} + ${SETTLE_TOLERANCE_MS} ms`,
+        `${r.client} ${r.f}(${r.i}${r.late ? ', late' : ''}) took ${callerMs.toFixed(0)} ms at the caller (${r.heldMs.toFixed(0)} ms held by the scheduler); bound ${CALL_DEADLINE_MS} + ${SETTLE_TOLERANCE_MS} ms`,
       );
     }
     const ownMs = r.idleAtRet - r.idleAtCall;

@@ -51,7 +51,7 @@ export function toOperations(run: ParallelRun, accepted: readonly number[], endT
         push(r.client, { f: 'acquire', i }, { conn: r.conn, created: r.made.includes(r.conn) }, r.call, r.acquiredAt);
         const rpc: PoolInput =
           r.f === 'call'
-            ? { f: 'rpc', i, conn: r.conn, kind: 'call', failCode: r.failCode }
+            ? { f: 'rpc', i, conn: r.conn, kind: 'call', failCode: r.failCode, ...(r.late ? { late: true } : {}) }
             : { f: 'rpc', i, conn: r.conn, kind: 'health' };
         push(r.client, rpc, r.rpcOutcome === undefined ? undefined : asOutput(r.rpcOutcome), r.acquiredAt, r.rpcDoneAt);
         if (r.rpcDoneAt !== undefined) push(r.client, { f: 'release', i, conn: r.conn }, 'ok', r.rpcDoneAt, r.ret);
@@ -91,6 +91,10 @@ export function toOperations(run: ParallelRun, accepted: readonly number[], endT
   for (const c of run.seen.connects) {
     const i = run.backend.addresses.indexOf(c.address);
     push(`conn#${c.conn}`, { f: 'connect', i }, { conn: c.conn }, c.call, c.ret);
+  }
+  for (const [k, c] of run.seen.failedConnects.entries()) {
+    const i = run.backend.addresses.indexOf(c.address);
+    push(`refused#${k}`, { f: 'connect', i }, 'failed', c.call, c.ret);
   }
   for (const c of run.seen.closes) {
     const i = run.backend.addresses.indexOf(c.address);

@@ -11,6 +11,8 @@ export interface OpRecord extends OpTiming {
   readonly f: string;
   readonly i: number | undefined;
   readonly failCode: number;
+  /** A late call (see `LATE_CALL`): asked to be answered after its own deadline. */
+  readonly late?: boolean;
   readonly requestId: string | undefined;
   /** The status a `serving` fault sets. */
   readonly status?: 'SERVING' | 'NOT_SERVING';
@@ -41,6 +43,13 @@ export interface CloseRecord {
   readonly address: string;
   readonly call: number;
   resolvedAt: number | undefined;
+  ret: number | undefined;
+}
+
+/** A connect the connector refused: invoked, rejected to the pool, and counted by it (after a turn). */
+export interface FailedConnectRecord {
+  readonly address: string;
+  readonly call: number;
   ret: number | undefined;
 }
 
@@ -97,7 +106,7 @@ export function observingConnector(
   inner: Connector,
   activity: Activity,
   gate: HoldGate,
-  seen: { closes: CloseRecord[]; connects: ConnectRecord[] },
+  seen: { closes: CloseRecord[]; connects: ConnectRecord[]; failedConnects: FailedConnectRecord[] },
 ): Connector {
   const exchange = <T>(c: Connection, start: () => Promise<T>, answer: (v: T) => string): Promise<T> => {
     const op = activity.context.getStore() as OpRecord | undefined;
@@ -136,6 +145,14 @@ export function observingConnector(
             rec.ret = performance.now();
           });
           return c;
+        })
+        .catch((error: unknown) => {
+          const rec: FailedConnectRecord = { address: target.address, call, ret: undefined };
+          seen.failedConnects.push(rec);
+          afterATurn(activity, () => {
+            rec.ret = performance.now();
+          });
+          throw error;
         });
     },
     close: (c) => {

@@ -2,10 +2,17 @@ import type { Scheduler } from 'fast-check';
 import { History } from '../../src/harness/history.js';
 import { LoadTestMetrics } from '../../src/metrics/load-test-metrics.js';
 import type { PoolAdapter, PoolUnderTest } from '../adapter/adapter.js';
-import { type Backend, CALL_DEADLINE_MS } from '../backend.js';
+import { type Backend, CALL_DEADLINE_MS, LATE_CALL } from '../backend.js';
 import { ModelDisagreement, outcomeOfError } from '../outcomes.js';
 import { Activity } from './activity.js';
-import { type CloseRecord, type ConnectRecord, HoldGate, type OpRecord, observingConnector } from './observer.js';
+import {
+  type CloseRecord,
+  type ConnectRecord,
+  type FailedConnectRecord,
+  HoldGate,
+  type OpRecord,
+  observingConnector,
+} from './observer.js';
 import { type ClientOp, describeOp, type NemesisOp, type Program } from './program.js';
 
 /** Longest the harness waits for a phase of a run before calling it hung (a loaded 2-core machine). */
@@ -37,7 +44,11 @@ export const RECOVERY_BOUND_MS = { live: 8_000, simulated: 0 } as const;
 export class ParallelRun {
   readonly activity = new Activity();
   readonly ops: OpRecord[] = [];
-  readonly seen: { closes: CloseRecord[]; connects: ConnectRecord[] } = { closes: [], connects: [] };
+  readonly seen: { closes: CloseRecord[]; connects: ConnectRecord[]; failedConnects: FailedConnectRecord[] } = {
+    closes: [],
+    connects: [],
+    failedConnects: [],
+  };
   readonly metrics = new LoadTestMetrics();
   readonly pool: PoolUnderTest;
   readonly gate: HoldGate;
@@ -287,6 +298,7 @@ export class ParallelRun {
       f: op.f,
       i: 'i' in op ? op.i : undefined,
       failCode: op.f === 'call' ? op.failCode : 0,
+      ...(op.f === 'call' && op.late ? { late: true } : {}),
       requestId: op.f === 'call' ? `${this.runId}-${this.#nextRequest++}` : undefined,
       ...(op.f === 'serving' ? { status: op.status } : {}),
       ...(op.f === 'fault' ? { faultKind: op.kind } : {}),
@@ -316,7 +328,12 @@ export class ParallelRun {
         case 'remove':
           return String(await offered(this.pool.remove, 'remove').call(this.pool, addr(op.i)));
         case 'call':
-          await this.pool.call(addr(op.i), { requestId: rec.requestId as string, failCode: op.failCode });
+          if (op.late) {
+            const request = { requestId: rec.requestId as string, delayMs: LATE_CALL.delayMs };
+            await this.pool.call(addr(op.i), request, { deadlineMs: LATE_CALL.deadlineMs });
+          } else {
+            await this.pool.call(addr(op.i), { requestId: rec.requestId as string, failCode: op.failCode });
+          }
           return 'ok';
         case 'health':
           return await offered(this.pool.health, 'health').call(this.pool, addr(op.i));

@@ -32,6 +32,7 @@ function op(text: string, line: string): ClientOp | NemesisOp {
     case 'health':
       return { f: name, i };
     case 'call': {
+      if (args[1] === 'late') return { f: 'call', i, failCode: 0, late: true };
       const fail = /^fail=(\d+)$/.exec(args[1] ?? '');
       return { f: 'call', i, failCode: fail ? Number(fail[1]) : 0 };
     }

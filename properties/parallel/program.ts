@@ -4,7 +4,8 @@ import { NETWORK_FAULT_NAMES, type NetworkFault } from '../../models/vocabulary.
 /** One pool operation a logical client performs. A wave is `count` calls the client makes at once. */
 export type ClientOp =
   | { readonly f: 'add' | 'remove' | 'health'; readonly i: number }
-  | { readonly f: 'call'; readonly i: number; readonly failCode: number }
+  /** `late`: the server answers after the call's deadline (see `LATE_CALL`): it must end DEADLINE_EXCEEDED. */
+  | { readonly f: 'call'; readonly i: number; readonly failCode: number; readonly late?: boolean }
   | { readonly f: 'wave'; readonly i: number; readonly count: number }
   | { readonly f: 'stats' }
   | { readonly f: 'close' };
@@ -45,6 +46,7 @@ function describeBare(op: ClientOp | NemesisOp): string {
     case 'close':
       return `${op.f}()`;
     case 'call':
+      if (op.late) return `call(${op.i}, late)`;
       return op.failCode ? `call(${op.i}, fail=${op.failCode})` : `call(${op.i})`;
     case 'wave':
       return `wave(${op.i}, x${op.count})`;
@@ -98,6 +100,7 @@ export function programArbitrary(c: ProgramConstraints): fc.Arbitrary<Program> {
       weight: 3,
       arbitrary: fc.record({ f: fc.constant('call' as const), i: addr, failCode: fc.constantFrom(0, 0, 0, ...FAIL_CODES) }),
     },
+    { weight: 1, arbitrary: addr.map((i) => ({ f: 'call' as const, i, failCode: 0, late: true })) },
     { weight: 2, arbitrary: fc.record({ f: fc.constant('wave' as const), i: addr, count: fc.integer({ min: 2, max: 4 }) }) },
     ...(keyOps.length ? [{ weight: 2, arbitrary: fc.record({ f: fc.constantFrom(...keyOps), i: addr }) }] : []),
     ...(offers.health ? [{ weight: 1, arbitrary: fc.record({ f: fc.constant('health' as const), i: addr }) }] : []),

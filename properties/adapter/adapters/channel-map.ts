@@ -1,6 +1,6 @@
 import type { Connection, HealthStatus, UnaryReply, UnaryRequest } from '../../../src/pool/connector.js';
 import { PoolClosedError } from '../../../src/pool/errors.js';
-import type { AdapterContext, PoolAdapter, PoolUnderTest } from '../adapter.js';
+import type { AdapterContext, CallOptions, PoolAdapter, PoolUnderTest } from '../adapter.js';
 
 /**
  * What a user writes by hand before reaching for a pool: a map from address to one connection,
@@ -20,7 +20,7 @@ export const channelMapAdapter: PoolAdapter = {
 class ChannelMap implements PoolUnderTest {
   readonly #connections = new Map<string, Promise<Connection>>();
   /** Closes begun by `remove`: `close` waits for them too (found by pool-linearizable: see below). */
-  readonly #retiring = new Set<Promise<void>>();
+  readonly #retiring = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
 
   constructor(readonly context: AdapterContext) {}
@@ -56,21 +56,21 @@ class ChannelMap implements PoolUnderTest {
     const closing = this.#closeWhenMade(made);
     this.#retiring.add(closing);
     try {
-      await closing;
+      // A key whose connect failed had nothing to close: it was not there.
+      return await closing;
     } finally {
       this.#retiring.delete(closing);
     }
-    return true;
   }
 
-  async call(address: string, request: UnaryRequest): Promise<UnaryReply> {
+  async call(address: string, request: UnaryRequest, options?: CallOptions): Promise<UnaryReply> {
     const c = await this.#connection(address, 'get a connection');
-    return this.context.connector.call(c, request, this.context.deadlineMs);
+    return this.context.connector.call(c, request, options?.deadlineMs ?? this.context.deadlineMs);
   }
 
-  async health(address: string): Promise<HealthStatus> {
+  async health(address: string, options?: CallOptions): Promise<HealthStatus> {
     const c = await this.#connection(address, 'get a connection');
-    return this.context.connector.health(c, '', this.context.deadlineMs);
+    return this.context.connector.health(c, '', options?.deadlineMs ?? this.context.deadlineMs);
   }
 
   close(): Promise<void> {
@@ -85,13 +85,15 @@ class ChannelMap implements PoolUnderTest {
     return this.#closing;
   }
 
-  async #closeWhenMade(made: Promise<Connection>): Promise<void> {
+  /** Closes the connection once made; `false` if its connect failed (there was nothing to close). */
+  async #closeWhenMade(made: Promise<Connection>): Promise<boolean> {
     let c: Connection;
     try {
       c = await made;
     } catch {
-      return; // never made: nothing to close
+      return false;
     }
     await this.context.connector.close(c);
+    return true;
   }
 }
