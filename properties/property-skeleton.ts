@@ -9,6 +9,7 @@ import { type PropertyConstraints, type PropertyResult, runCheck } from './check
 import { LiveBackend } from './live-backend.js';
 import { type CaseShape, minimiseFailure, shouldMinimise } from './minimise.js';
 import { HarnessFailure, setUp } from './outcomes.js';
+import { assertNoLeaks, takeResourceSnapshot } from './leak-check.js';
 import { runLengths } from './run-lengths.js';
 import { SimulatedBackend } from './simulated-backend.js';
 import { TargetBackend } from './target-backend.js';
@@ -23,6 +24,11 @@ export interface RunEnv {
   readonly runId: string;
   /** Whether the servers are this run's own (not `--target`): the nemesis may act on them. */
   readonly ownServers: boolean;
+  /**
+   * Counts something the run saw happen (a refused connect, a late answer, a leak check), beside
+   * the generated operations in `commandCounts`, as `seen:NAME`: what `--json` shows per dimension.
+   */
+  tally(name: string, n?: number): void;
 }
 
 /** What the property may attach to the error its run throws: kept for the result of the last failing run. */
@@ -89,6 +95,9 @@ export interface CaseContext {
   readonly ownServers: boolean;
 }
 
+/** Checks running in this process now (their resource counts would mix). */
+let activeChecks = 0;
+
 /** Runs a property through the skeleton. */
 export async function checkProperty<Case>(spec: PropertySpec<Case>, c: PropertyConstraints): Promise<PropertyResult> {
   const adapter = await adapterFor(c);
@@ -103,6 +112,7 @@ export async function checkProperty<Case>(spec: PropertySpec<Case>, c: PropertyC
   const runPrefix = randomBytes(3).toString('hex');
   const sizes: number[] = [];
   const counts: Record<string, number> = {};
+  const seen: Record<string, number> = {};
   const voidRuns: string[] = [];
   let runNo = 0;
   let lastCase: string[] = [];
@@ -113,6 +123,8 @@ export async function checkProperty<Case>(spec: PropertySpec<Case>, c: PropertyC
     sizes.push(spec.size(value));
     for (const [k, n] of Object.entries(spec.counts?.(value) ?? {})) counts[k] = (counts[k] ?? 0) + n;
     lastCase = spec.describe(value);
+    // Handles are counted process-wide: only a check running alone here can tell its own leaks.
+    const leaksBefore = !target && activeChecks === 1 ? takeResourceSnapshot() : undefined;
     const backend: Backend =
       target ??
       (await setUp<Backend>(`start ${addresses} ${layer} test server(s)${spec.networkFaults ? ' with fault proxies' : ''}`, () =>
@@ -127,9 +139,17 @@ export async function checkProperty<Case>(spec: PropertySpec<Case>, c: PropertyC
       adapter,
       runId: `${runPrefix}-${++runNo}`,
       ownServers: !target,
+      tally: (name, n = 1) => {
+        seen[`seen:${name}`] = (seen[`seen:${name}`] ?? 0) + n;
+      },
     };
     try {
       await spec.run(env, value);
+      // After teardown (the pool closed, the servers gone): nothing the run opened may be left.
+      if (leaksBefore) {
+        await assertNoLeaks(leaksBefore, { layer: effectiveLayer, when: 'after the run and its teardown' });
+        env.tally('leak-check');
+      }
     } catch (error) {
       if (error instanceof HarnessFailure) {
         // The run says nothing about the pool: set aside (fast-check counts it skipped), and counted.
@@ -142,6 +162,7 @@ export async function checkProperty<Case>(spec: PropertySpec<Case>, c: PropertyC
     }
   });
   property.toString = () => spec.name;
+  activeChecks += 1;
   const result = await runCheck(property, {
     name: spec.name,
     layer: effectiveLayer,
@@ -151,13 +172,15 @@ export async function checkProperty<Case>(spec: PropertySpec<Case>, c: PropertyC
     onDone: () => target?.close(),
     lastCase: () => lastCase.join('\n'),
     counterexampleSteps: (value) => spec.describe((value as [unknown, Case])[1]),
+  }).finally(() => {
+    activeChecks -= 1;
   });
   const final: PropertyResult = {
     ...result,
     ...(!result.passed && evidence?.timelineHtml ? { timelineHtml: evidence.timelineHtml } : {}),
     ...(!result.passed && evidence?.history ? { failingHistory: [...evidence.history] } : {}),
     runLengths: runLengths(sizes),
-    ...(spec.counts ? { commandCounts: counts } : {}),
+    ...(spec.counts || Object.keys(seen).length ? { commandCounts: { ...counts, ...seen } } : {}),
     voidRuns: { count: voidRuns.length, first: voidRuns[0] ?? null },
   };
   const m = spec.minimise;

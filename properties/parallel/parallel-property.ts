@@ -5,6 +5,7 @@ import { preciseModelApplies } from '../adapter/adapter.js';
 import { checkContract } from '../adapter/contract-checks.js';
 import { firstErrorWins, type PropertyConstraints, type PropertyResult } from '../check-runner.js';
 import { pctScheduler } from '../explore/pct-scheduler.js';
+import { checkLoadAccounting, describeLoadOp, LOAD_KINDS, loadCountName } from '../load-op.js';
 import { PROGRAM_SHAPE } from '../minimise.js';
 import { ModelDisagreement, observe } from '../outcomes.js';
 import { checkProperty, minimiseBy, type PropertySpec, withEvidence } from '../property-skeleton.js';
@@ -59,18 +60,27 @@ const PARALLEL_SPEC: PropertySpec<Program> = {
           controllable: ownServers,
           networkFaults: ownServers,
           offers: adapter.features,
+          // A fixed rate paces on real timers: the simulated layer's runs must replay exactly.
+          loadKinds: c.layer === 'live' || c.targets?.length ? LOAD_KINDS : LOAD_KINDS.filter((k) => k !== 'fixed-rate'),
         }),
   size: programSize,
   counts: (program) => {
     const counts: Record<string, number> = {};
     for (const op of [...program.prefix, ...program.branches.flat(), ...program.nemesis]) {
-      const name = op.f === 'fault' ? `fault:${op.kind}` : op.f;
+      const name =
+        op.f === 'fault'
+          ? `fault:${op.kind}`
+          : op.f === 'load'
+            ? loadCountName(op.shape)
+            : op.f === 'call' && op.late
+              ? 'call:late'
+              : op.f;
       counts[name] = (counts[name] ?? 0) + 1;
     }
     return counts;
   },
   describe: describeProgram,
-  async run({ backend, scheduler, adapter, runId, layer }, program) {
+  async run({ backend, scheduler, adapter, runId, layer, tally }, program) {
     const run = new ParallelRun(backend, scheduler, adapter, program, runId);
     // Accepted connections are counted from here: a --target server has served runs before.
     await firstErrorWins(
@@ -80,6 +90,7 @@ const PARALLEL_SPEC: PropertySpec<Program> = {
         );
         await run.execute();
         await checkRun(run, layer, acceptedBefore);
+        tallyRun(run, tally);
       },
       async () => {
         run.gate.open();
@@ -118,8 +129,29 @@ export async function checkRun(run: ParallelRun, layer: 'live' | 'simulated', ac
   checkClosesBeforeReturn(run);
   checkLatency(run);
   await checkRequestsOnServers(run);
+  await checkLoads(run);
   if (run.adapter.features.metrics) checkMetricsAgainstHistory(run);
   await checkNothingOpen(run);
+}
+
+/** What a passing run saw of each dimension, for `--json`: refused connects, late answers, load requests. */
+function tallyRun(run: ParallelRun, tally: (name: string, n?: number) => void): void {
+  tally('connect-refused', run.seen.failedConnects.length);
+  const outcomes = (f: (o: (typeof run.ops)[number]) => boolean) => run.ops.filter(f).length;
+  tally('get-connect-failed', outcomes((o) => o.outcome === 'connect-failed'));
+  tally('late-call-deadline-exceeded', outcomes((o) => o.late === true && o.outcome === 'status:4'));
+  tally('load-requests-accounted', run.loads.reduce((n, l) => n + l.record.requests.length, 0));
+  tally('contract-checked');
+}
+
+/** Every load pattern sent what it planned, each request settled once, the server saw each at most once, and each phase waited where it promises to. */
+async function checkLoads(run: ParallelRun): Promise<void> {
+  for (const load of run.loads) {
+    const problems = await checkLoadAccounting(load.record, (id) =>
+      observe(`read server ${load.i}'s ledger`, () => run.backend.observer.timesSeen(load.i, id)),
+    );
+    if (problems.length) throw new ModelDisagreement(`${load.client} ${describeLoadOp(load.op)}: ${problems.join('; ')}`);
+  }
 }
 
 /** The history, as operations, must be linearizable for the pool's model (for this layer). */

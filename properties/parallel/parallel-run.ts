@@ -3,6 +3,7 @@ import { History } from '../../src/harness/history.js';
 import { LoadTestMetrics } from '../../src/metrics/load-test-metrics.js';
 import type { PoolAdapter, PoolUnderTest } from '../adapter/adapter.js';
 import { type Backend, CALL_DEADLINE_MS, LATE_CALL } from '../backend.js';
+import { type LoadRecord, loadCallFailure, loadSequentialDepth, runLoadShape } from '../load-op.js';
 import { ModelDisagreement, outcomeOfError } from '../outcomes.js';
 import { Activity } from './activity.js';
 import {
@@ -52,6 +53,8 @@ export class ParallelRun {
   readonly metrics = new LoadTestMetrics();
   readonly pool: PoolUnderTest;
   readonly gate: HoldGate;
+  /** The load patterns the program ran, with what each recorded (checked at the end). */
+  readonly loads: { client: string; i: number; op: ClientOp & { f: 'load' }; record: LoadRecord }[] = [];
   readonly #current: (ClientOp | null | undefined)[];
   #nextId = 1;
   #nextRequest = 1;
@@ -232,7 +235,9 @@ export class ParallelRun {
   #phaseLimitMs(): number {
     const base = PHASE_LIMIT_MS[this.backend.layer];
     if (this.backend.layer !== 'live') return base;
-    const longest = Math.max(0, ...this.program.branches.map((b) => b.length));
+    // A load pattern is as long as its longest chain of requests one after another.
+    const depth = (b: readonly ClientOp[]) => b.reduce((n, op) => n + (op.f === 'load' ? loadSequentialDepth(op.shape) : 1), 0);
+    const longest = Math.max(0, ...this.program.branches.map(depth));
     return base + (CALL_DEADLINE_MS + 1_000) * (longest + this.program.prefix.length);
   }
 
@@ -283,7 +288,22 @@ export class ParallelRun {
     return `no progress: while address ${hold}'s connection was held back, ${stuck.join(', ')} did not finish with nothing in flight: it waits on the held key, or on nothing the network does`;
   }
 
-  async #runOp(client: string, op: ClientOp | NemesisOp): Promise<OpRecord | undefined> {
+  async #runOp(client: string, op: ClientOp | NemesisOp, requestId?: string): Promise<OpRecord | undefined> {
+    if (op.f === 'load') {
+      // Each request of the pattern is an ordinary call on a lane of its own (they may overlap),
+      // checked like any other; the pattern's own accounting is checked at the end (`loads`).
+      let k = 0;
+      const record = await runLoadShape(
+        op.shape,
+        async (id) => {
+          const rec = await this.#runOp(`${client}/l${k++}`, { f: 'call', i: op.i, failCode: 0 }, id);
+          if (rec?.outcome !== 'ok') throw loadCallFailure(rec?.outcome ?? 'unexpected:no record');
+        },
+        () => `${this.runId}-${this.#nextRequest++}`,
+      );
+      this.loads.push({ client, i: op.i, op, record });
+      return undefined;
+    }
     if (op.f === 'wave') {
       await Promise.all(
         Array.from({ length: op.count }, (_, k) => this.#runOp(`${client}/w${k}`, { f: 'call', i: op.i, failCode: 0 })),
@@ -299,7 +319,7 @@ export class ParallelRun {
       i: 'i' in op ? op.i : undefined,
       failCode: op.f === 'call' ? op.failCode : 0,
       ...(op.f === 'call' && op.late ? { late: true } : {}),
-      requestId: op.f === 'call' ? `${this.runId}-${this.#nextRequest++}` : undefined,
+      requestId: op.f === 'call' ? (requestId ?? `${this.runId}-${this.#nextRequest++}`) : undefined,
       ...(op.f === 'serving' ? { status: op.status } : {}),
       ...(op.f === 'fault' ? { faultKind: op.kind } : {}),
       call: performance.now(),
@@ -317,7 +337,7 @@ export class ParallelRun {
     return rec;
   }
 
-  async #perform(rec: OpRecord, op: Exclude<ClientOp | NemesisOp, { f: 'wave' }>): Promise<string> {
+  async #perform(rec: OpRecord, op: Exclude<ClientOp | NemesisOp, { f: 'wave' | 'load' }>): Promise<string> {
     const b = this.backend;
     const addr = (i: number) => b.addresses[i] as string;
     try {

@@ -1,4 +1,5 @@
 import { NETWORK_FAULT_NAMES, type NetworkFault } from '../../models/vocabulary.js';
+import { parseLoadOp } from '../load-op.js';
 import type { ClientOp, NemesisOp, Program } from './program.js';
 
 /** A program's text (as `describeProgram` writes it) that cannot be read back. */
@@ -36,6 +37,12 @@ function op(text: string, line: string): ClientOp | NemesisOp {
       const fail = /^fail=(\d+)$/.exec(args[1] ?? '');
       return { f: 'call', i, failCode: fail ? Number(fail[1]) : 0 };
     }
+    case 'load':
+      try {
+        return { f: 'load', ...parseLoadOp(text.trim()) };
+      } catch (error) {
+        throw new ProgramTextError(line, (error as Error).message);
+      }
     case 'wave': {
       const count = /^x(\d+)$/.exec(args[1] ?? '');
       if (!count) throw new ProgramTextError(line, `"${text}": a wave reads wave(i, xN)`);

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { NETWORK_FAULT_NAMES, type NetworkFault } from '../../models/vocabulary.js';
+import { describeLoadOp, type LoadKind, type LoadShape, loadShapeArbitrary } from '../load-op.js';
 
 /** One pool operation a logical client performs. A wave is `count` calls the client makes at once. */
 export type ClientOp =
@@ -7,6 +8,8 @@ export type ClientOp =
   /** `late`: the server answers after the call's deadline (see `LATE_CALL`): it must end DEADLINE_EXCEEDED. */
   | { readonly f: 'call'; readonly i: number; readonly failCode: number; readonly late?: boolean }
   | { readonly f: 'wave'; readonly i: number; readonly count: number }
+  /** A generated load pattern (closed loop, fixed rate, burst, ramp, spike) run by src/load on one address. */
+  | { readonly f: 'load'; readonly i: number; readonly shape: LoadShape }
   | { readonly f: 'stats' }
   | { readonly f: 'close' };
 
@@ -50,6 +53,8 @@ function describeBare(op: ClientOp | NemesisOp): string {
       return op.failCode ? `call(${op.i}, fail=${op.failCode})` : `call(${op.i})`;
     case 'wave':
       return `wave(${op.i}, x${op.count})`;
+    case 'load':
+      return describeLoadOp(op);
     case 'serving':
       return `serving(${op.i}, ${op.status})`;
     case 'fault':
@@ -88,6 +93,11 @@ export interface ProgramConstraints {
   readonly networkFaults: boolean;
   /** The operations the pool offers besides calls and close (its adapter's features); default all. */
   readonly offers?: { readonly add: boolean; readonly remove: boolean; readonly health: boolean; readonly stats: boolean };
+  /**
+   * Load patterns to generate (default all). A fixed rate paces on real timers, so the simulated
+   * layer leaves it out: its runs must replay exactly from their seed.
+   */
+  readonly loadKinds?: readonly LoadKind[];
 }
 
 /** Generates programs; fast-check shrinks them by dropping operations, branches and the hold. */
@@ -102,6 +112,10 @@ export function programArbitrary(c: ProgramConstraints): fc.Arbitrary<Program> {
     },
     { weight: 1, arbitrary: addr.map((i) => ({ f: 'call' as const, i, failCode: 0, late: true })) },
     { weight: 2, arbitrary: fc.record({ f: fc.constant('wave' as const), i: addr, count: fc.integer({ min: 2, max: 4 }) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ f: fc.constant('load' as const), i: addr, shape: loadShapeArbitrary({ kinds: c.loadKinds }) }),
+    },
     ...(keyOps.length ? [{ weight: 2, arbitrary: fc.record({ f: fc.constantFrom(...keyOps), i: addr }) }] : []),
     ...(offers.health ? [{ weight: 1, arbitrary: fc.record({ f: fc.constant('health' as const), i: addr }) }] : []),
     ...(offers.stats ? [{ weight: 2, arbitrary: fc.constant({ f: 'stats' as const }) }] : []),
