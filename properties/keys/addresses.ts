@@ -122,6 +122,18 @@ export class AddressRuleError extends Error {}
  *   are two keys, as are an IPv4 address and its IPv4-mapped IPv6 form (another address family).
  */
 export function canonicalAddress(address: string): string {
+  let canonical = canonicalMemo.get(address);
+  if (canonical === undefined) {
+    if (canonicalMemo.size >= 10_000) canonicalMemo.clear();
+    canonical = canonicalOf(address);
+    canonicalMemo.set(address, canonical);
+  }
+  return canonical;
+}
+/** Runs spell the same few addresses again and again (the simulated servers' ports never change). */
+const canonicalMemo = new Map<string, string>();
+
+function canonicalOf(address: string): string {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(address);
   if (!m) throw new AddressRuleError(`not host:port: ${address}`);
   const port = Number(m[3]);

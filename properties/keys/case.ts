@@ -77,53 +77,57 @@ const at = <T>(list: readonly T[], i: number): T => list[i % list.length] as T;
  * call takes one of them, in a spelling of its own.
  */
 export function keysCases(addresses: number, maxCommands: number, env: CaseEnvironment): fc.Arbitrary<KeysCase> {
-  const nat = fc.nat({ max: 1_000 });
-  const template = fc.record({ base: nat, change: fc.constantFrom(...DIMENSIONS), ...record(DIMENSIONS, nat) });
+  // Indices are taken modulo the choices they pick from (lists of at most 6: 60 keeps them uniform).
+  const nat = fc.nat({ max: 59 });
+  // [base, dimension changed, server, spelling, identity, instance, options]
+  const template = fc.tuple(nat, fc.nat({ max: DIMENSIONS.length - 1 }), nat, nat, nat, nat, nat);
+  const spellings = new Map<SpellingClass, SpellingForm[]>();
+  const formsOfClass = (c: SpellingClass) =>
+    spellings.get(c) ?? (spellings.set(c, formsOf(c, env.findings)).get(c) as SpellingForm[]);
+  const optionForms = new Map(OPTIONS_CLASSES.map((c) => [c, formsOfOptions(c)]));
   return fc
-    .record({
-      servers: fc.array(fc.record({ tls: fc.nat({ max: 2 }), host: fc.nat({ max: HOST_KINDS.length - 1 }) }), {
+    .tuple(
+      // [tls: 0 plaintext, 1 or 2 TLS (two servers in three), host kind]
+      fc.array(fc.tuple(fc.nat({ max: 2 }), fc.nat({ max: HOST_KINDS.length - 1 })), {
         minLength: addresses,
         maxLength: addresses,
       }),
-      templates: fc.array(template, { minLength: 1, maxLength: 4 }),
-      calls: fc.array(fc.record({ template: nat, spelling: nat, instance: nat, options: nat }), {
-        minLength: 1,
-        maxLength: maxCommands,
-      }),
-    })
-    .map(({ servers, templates, calls }) => {
-      // Two servers in three speak TLS.
-      const plans: ServerPlan[] = servers.map((s) => ({ kind: s.tls === 0 ? 'insecure' : 'tls', host: at(HOST_KINDS, s.host) }));
+      fc.array(template, { minLength: 1, maxLength: 4 }),
+      // [key, address form, insecure credentials object, options form]
+      fc.array(fc.tuple(nat, nat, nat, nat), { minLength: 1, maxLength: maxCommands }),
+    )
+    .map(([servers, templates, calls]) => {
+      const plans: ServerPlan[] = servers.map(([tls, host]) => ({
+        kind: tls === 0 ? 'insecure' : 'tls',
+        host: at(HOST_KINDS, host),
+      }));
       const keys: Template[] = [];
-      for (const [j, t] of templates.entries()) {
-        const base = j === 0 ? t : (keys[t.base % j] as Template);
+      for (const [j, [base, change, ...values]] of templates.entries()) {
+        const drawn = Object.fromEntries(DIMENSIONS.map((d, i) => [d, values[i] as number])) as unknown as Template;
+        const dim = DIMENSIONS[change] as (typeof DIMENSIONS)[number];
+        const from = keys[base % Math.max(1, j)] as Template;
         // Drawn again as an offset from the base's value: one more shrinks to "the next value", never the same one.
-        keys.push(j === 0 ? t : { ...base, [t.change]: base[t.change] + 1 + t[t.change] });
+        keys.push(j === 0 ? drawn : { ...from, [dim]: from[dim] + 1 + drawn[dim] });
       }
       return {
         servers: plans,
-        calls: calls.map((c) => {
-          const t = at(keys, c.template);
+        calls: calls.map(([key, spelling, insecure, options]) => {
+          const t = at(keys, key);
           const server = t.server % plans.length;
           const plan = plans[server] as ServerPlan;
           const spellingClass = at(classesFor(plan.host, env.ipv6), t.spelling);
           const identity = at(identitiesFor(plan.kind), t.identity);
           // Insecure credentials are one key whichever object is passed: the call picks; a TLS object is the key's.
-          const instance = at(instancesOf(identity), identity === 'insecure' ? c.instance : t.instance);
-          const optionsClass = at(OPTIONS_CLASSES, t.options);
+          const instance = at(instancesOf(identity), identity === 'insecure' ? insecure : t.instance);
           return {
             server,
-            spelling: at(formsOf(spellingClass, env.findings), c.spelling),
+            spelling: at(formsOfClass(spellingClass), spelling),
             credentials: { identity, instance },
-            options: at(formsOfOptions(optionsClass), c.options),
+            options: at(optionForms.get(at(OPTIONS_CLASSES, t.options)) as OptionsForm[], options),
           };
         }),
       };
     });
-}
-
-function record<K extends string, V>(keys: readonly K[], value: fc.Arbitrary<V>): Record<K, fc.Arbitrary<V>> {
-  return Object.fromEntries(keys.map((k) => [k, value])) as Record<K, fc.Arbitrary<V>>;
 }
 
 export function describeServers(servers: readonly ServerPlan[]): string {
@@ -197,12 +201,11 @@ function spelledAs(c: KeysCall): string {
  * of one server that differ in that dimension alone (different keys tested where it matters).
  */
 export function countCase(k: KeysCase): Record<string, number> {
-  const counts: Record<string, number> = {};
-  const add = (name: string) => {
-    counts[name] = (counts[name] ?? 0) + 1;
-  };
+  const counts = new Map<string, number>();
+  const add = (name: string) => counts.set(name, (counts.get(name) ?? 0) + 1);
   for (const s of k.servers) add(`server:${s.kind}@${s.host}`);
   const spellings = new Map<string, Set<string>>();
+  const keys = new Map<string, KeysCall>();
   for (const c of k.calls) {
     add(c.credentials.identity);
     add(`spelling:${c.spelling.spellingClass}`);
@@ -210,26 +213,27 @@ export function countCase(k: KeysCase): Record<string, number> {
     add(`options:${c.options.optionsClass}`);
     add(`options-spelled:${c.options.form}`);
     const key = classKey(c);
-    const seen = spellings.get(key) ?? new Set<string>();
-    if (seen.size > 0 && !seen.has(spelledAs(c))) add('respelled');
-    seen.add(spelledAs(c));
-    spellings.set(key, seen);
-  }
-  const keys = [...new Map(k.calls.map((c) => [classKey(c), c])).values()];
-  for (const [i, a] of keys.entries()) {
-    for (const b of keys.slice(i + 1)) {
-      if (a.server !== b.server) continue;
-      const differ = [
-        a.spelling.spellingClass !== b.spelling.spellingClass ? 'address' : '',
-        credentialsKey(a.credentials) !== credentialsKey(b.credentials)
-          ? a.credentials.identity !== b.credentials.identity
-            ? 'identity'
-            : 'credentials-object'
-          : '',
-        a.options.optionsClass !== b.options.optionsClass ? 'options' : '',
-      ].filter((d) => d !== '');
-      if (differ.length === 1) add(`near:${differ[0]}`);
+    const as = spelledAs(c);
+    const seen = spellings.get(key);
+    if (!seen) {
+      spellings.set(key, new Set([as]));
+      keys.set(key, c);
+    } else if (!seen.has(as)) {
+      add('respelled');
+      seen.add(as);
     }
   }
-  return counts;
+  const distinct = [...keys.values()];
+  for (const [i, a] of distinct.entries()) {
+    for (const b of distinct.slice(i + 1)) {
+      if (a.server !== b.server) continue;
+      const address = a.spelling.spellingClass !== b.spelling.spellingClass;
+      const identity = a.credentials.identity !== b.credentials.identity;
+      const object = !identity && credentialsKey(a.credentials) !== credentialsKey(b.credentials);
+      const options = a.options.optionsClass !== b.options.optionsClass;
+      if (Number(address) + Number(identity) + Number(object) + Number(options) !== 1) continue;
+      add(`near:${address ? 'address' : identity ? 'identity' : object ? 'credentials-object' : 'options'}`);
+    }
+  }
+  return Object.fromEntries(counts);
 }
