@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -56,9 +57,12 @@ async function load(spec: string): Promise<PoolAdapter> {
   if (builtIn) return builtIn();
   let url: string;
   try {
-    url = path.isAbsolute(spec)
-      ? pathToFileURL(spec).href
-      : pathToFileURL(createRequire(path.join(process.cwd(), 'package.json')).resolve(spec)).href;
+    if (path.isAbsolute(spec)) {
+      if (!existsSync(spec)) throw new Error('absent');
+      url = pathToFileURL(spec).href;
+    } else {
+      url = pathToFileURL(createRequire(path.join(process.cwd(), 'package.json')).resolve(spec)).href;
+    }
   } catch {
     throw new AdapterError(`--pool ${spec}: no such file or module`);
   }

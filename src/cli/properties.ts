@@ -4,9 +4,10 @@ import { DEFAULT_POOL, loadAdapter, resolvePoolSpec } from '../../properties/ada
 import { PROPERTIES } from '../../properties/catalog.js';
 import type { Layer, PropertyConstraints, PropertyResult } from '../../properties/check-runner.js';
 import { regressionFiles, replayFile, saveFailure } from '../../properties/replay.js';
+import { regressionVerdict, runPropertyCheck } from '../../properties/suite.js';
 import { TargetError } from '../../properties/target-backend.js';
 import { findVariant, VARIANTS } from '../../properties/variants/index.js';
-import { checkOnWorkers, defaultWorkers, PropertyWorkers } from '../../properties/workers/worker-pool.js';
+import { defaultWorkers, PropertyWorkers } from '../../properties/workers/worker-pool.js';
 import { checkOutputDir, checkOutputFile, OutputPathError, writeFileAtomic } from '../harness/reports.js';
 import { EnvironmentError, UsageError } from './cli-errors.js';
 import { exitCodesHelp } from './exit-codes.js';
@@ -185,17 +186,8 @@ runMain(
         if (await stop.checkpoint()) break;
         const r = await stop.race(replayFile(file));
         if (r === STOPPED) break;
-        const expectFail = r.failure.variant !== null;
-        const ok = expectFail ? r.reproduced : !r.reproduced;
+        const { ok, verdict } = regressionVerdict(r);
         if (r.versionWarning) console.warn(`warning: ${r.versionWarning}`);
-        // A variant's file must still fail; a fixed bug's file must pass.
-        const verdict = expectFail
-          ? ok
-            ? 'ok (variant still caught)'
-            : 'NO LONGER CAUGHT (the variant passed: the suite lost this bug)'
-          : ok
-            ? 'ok (fixed, still passes)'
-            : 'FAILS AGAIN (the fixed bug is back)';
         console.log(`regression ${path.basename(file)}: ${verdict}`);
         if (!ok) {
           failed = true;
@@ -230,9 +222,7 @@ runMain(
           interruptWhen: () => stop.stopped,
         };
         const streams = streamsFor(layer);
-        const checking = (
-          workers && streams > 1 ? checkOnWorkers(workers, property.name, constraints, streams) : property.check(constraints)
-        ).catch((error: unknown) => {
+        const checking = runPropertyCheck(property, constraints, workers, streams).catch((error: unknown) => {
           if (error instanceof TargetError) throw new UsageError(error.message);
           if (error instanceof Error && /Unable to replay/.test(error.message)) {
             throw new UsageError(

@@ -65,7 +65,7 @@ export function failureDetails(r: PropertyResult, sameCase?: string): string {
         ? `  minimised from ${r.minimised.fromCommands} to ${r.minimised.toCommands} operations after shrinking (${r.minimised.candidates} candidates tried): no --seed/--path generates it; its failure file replays it (npm run replay, below)`
         : `  the same case: npm run properties -- --seed=${r.seed} --path ${r.path} --layer ${r.layer} --property ${r.property}` +
           `${r.commandsReplayPath ? ` --commands-path ${r.commandsReplayPath}` : ''} --max-commands ${r.constraints.maxCommands}` +
-          `${r.variant ? ` --against ${r.variant}` : ''}${r.targets?.length ? ` --target ${r.targets.join(',')}` : ''}` +
+          `${r.pool ? ` --pool ${r.pool}` : ''}${r.variant ? ` --against ${r.variant}` : ''}${r.targets?.length ? ` --target ${r.targets.join(',')}` : ''}` +
           // The client ran on a release chosen with --grpc-js: the same case runs there too.
           `${process.env[GRPC_JS_DIR_ENV] && r.grpcJs ? ` --grpc-js ${r.grpcJs}` : ''} --no-regressions`,
   ].join('\n');

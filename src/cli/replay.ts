@@ -1,3 +1,4 @@
+import { AdapterError } from '../../properties/adapter/adapter.js';
 import { replayFile } from '../../properties/replay.js';
 import { TargetError } from '../../properties/target-backend.js';
 import { FailureFileError, readFailureFile } from '../harness/failure-file.js';
@@ -72,7 +73,7 @@ runMain(
             ? "the suite's own servers"
             : 'the simulated network';
         console.log(
-          `replaying ${r.failure.property} [${r.failure.layer}${r.failure.variant ? ` vs ${r.failure.variant}` : ''}] seed ${r.failure.seed} path "${r.failure.path}" on ${where}, client grpc-js ${grpcJs}`,
+          `replaying ${r.failure.property} [${r.failure.layer}${r.failure.variant ? ` vs ${r.failure.variant}` : ''}]${r.failure.pool ? ` on pool ${r.failure.pool}` : ''} seed ${r.failure.seed} path "${r.failure.path}" on ${where}, client grpc-js ${grpcJs}`,
         );
         console.log(`  steps: ${r.failure.counterexample.join(' ; ')}`);
       }
@@ -102,6 +103,9 @@ runMain(
 /** A file that cannot be used is bad input (exit 2); a target that cannot be reached is the environment (exit 3). */
 function asCliError(error: unknown): never {
   if (error instanceof FailureFileError) throw new UsageError(error.message);
+  if (error instanceof AdapterError) {
+    throw new UsageError(`${error.message} (the failure file names this pool: the case needs its adapter file where it was)`);
+  }
   if (error instanceof TargetError) {
     throw new EnvironmentError(
       `${error.message}; the case needs that server: start it again, or give --target H:P to run the case elsewhere`,

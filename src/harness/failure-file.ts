@@ -79,7 +79,13 @@ export async function writeFailureFile(dir: string, failure: FailureFile): Promi
   await mkdir(dir, { recursive: true });
   // Sorts by time, then names the property and layer; the random tail keeps two failures in one ms apart.
   const stamp = failure.createdAt.replace(/[:.]/g, '-');
-  const name = `${stamp}_${failure.property}_${failure.layer}${failure.variant ? `_${failure.variant}` : ''}_${randomBytes(2).toString('hex')}.json`;
+  const pool = failure.pool
+    ? `_${path
+        .basename(failure.pool)
+        .replace(/\.[cm]?[jt]s$/, '')
+        .replace(/[^\w.-]/g, '-')}`
+    : '';
+  const name = `${stamp}_${failure.property}_${failure.layer}${pool}${failure.variant ? `_${failure.variant}` : ''}_${randomBytes(2).toString('hex')}.json`;
   const target = path.join(dir, name);
   const temp = path.join(dir, `.${name}.tmp`);
   const withDigest: FailureFile = { ...failure, digest: failureDigest(failure) };
