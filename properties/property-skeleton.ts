@@ -6,10 +6,10 @@ import { adapterFor } from './adapter/registry.js';
 import { type Needs, notForThisPool, unmetNeeds } from './adapter/requirements.js';
 import type { Backend } from './backend.js';
 import { type PropertyConstraints, type PropertyResult, runCheck } from './check-runner.js';
+import { assertNoLeaks, takeResourceSnapshot } from './leak-check.js';
 import { LiveBackend } from './live-backend.js';
 import { type CaseShape, minimiseFailure, shouldMinimise } from './minimise.js';
 import { HarnessFailure, setUp } from './outcomes.js';
-import { assertNoLeaks, takeResourceSnapshot } from './leak-check.js';
 import { runLengths } from './run-lengths.js';
 import { SimulatedBackend } from './simulated-backend.js';
 import { TargetBackend } from './target-backend.js';
@@ -62,6 +62,8 @@ export interface PropertySpec<Case> {
   readonly networkFaults?: boolean;
   /** The scheduler each run gets (default fast-check's). */
   scheduler?(c: PropertyConstraints): fc.Arbitrary<Scheduler>;
+  /** Once before the first run (after the adapter is known): start what every run shares, so that no run's leak check counts it. */
+  prepare?(ctx: CaseContext): Promise<void>;
   /** Cases: generated, or (`steps`) read back from a failure file's recorded steps. */
   cases(ctx: CaseContext): fc.Arbitrary<Case>;
   /** One run of one case. Throws when the pool is wrong (`HarnessFailure` when the harness could not act). */
@@ -109,6 +111,7 @@ export async function checkProperty<Case>(spec: PropertySpec<Case>, c: PropertyC
   const target = spec.supportsTarget && c.targets?.length ? await TargetBackend.connect(c.targets) : undefined;
   const addresses = target ? target.addresses.length : (c.addresses ?? spec.defaults.addresses);
   const ctx: CaseContext = { constraints: c, adapter, addresses, maxCommands, ownServers: !target };
+  await spec.prepare?.(ctx);
   const runPrefix = randomBytes(3).toString('hex');
   const sizes: number[] = [];
   const counts: Record<string, number> = {};

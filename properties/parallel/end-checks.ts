@@ -60,13 +60,50 @@ export function checkLatency(run: ParallelRun): void {
   }
 }
 
-/** No request ran twice; every success was served exactly once; a request refused by the pool never reached a server. */
-export async function checkRequestsOnServers(run: ParallelRun): Promise<void> {
+/**
+ * What the servers said about a run, read once it is over (the observer's part): transport
+ * connections each accepted during the run, how often each request reached its server, and the
+ * connections still open once the pool closed. The checks read this record, not the servers.
+ */
+export interface ServerRecord {
+  readonly accepted: readonly number[];
+  readonly timesSeen: ReadonlyMap<string, number>;
+  readonly openAfterClose: readonly number[];
+}
+
+/** Reads the servers for `run` (a read that fails is the harness's failure, never a finding). */
+export async function recordServers(run: ParallelRun, acceptedBefore?: readonly number[]): Promise<ServerRecord> {
+  const observer = run.backend.observer;
+  const addresses = run.backend.addresses;
+  const accepted = await observe('read accepted connections', () =>
+    Promise.all(addresses.map(async (_, i) => (await observer.acceptedConnections(i)) - (acceptedBefore?.[i] ?? 0))),
+  );
+  const timesSeen = new Map<string, number>();
   for (const r of run.ops) {
     if (r.f !== 'call' || r.requestId === undefined || r.i === undefined) continue;
-    const i = r.i;
-    const id = r.requestId;
-    const seen = await observe(`read server ${i}'s ledger`, () => run.backend.observer.timesSeen(i, id));
+    const [i, id] = [r.i, r.requestId];
+    timesSeen.set(id, await observe(`read server ${i}'s ledger`, () => observer.timesSeen(i, id)));
+  }
+  for (const load of run.loads) {
+    for (const req of load.record.requests) {
+      if (timesSeen.has(req.id)) continue;
+      timesSeen.set(req.id, await observe(`read server ${load.i}'s ledger`, () => observer.timesSeen(load.i, req.id)));
+    }
+  }
+  const openAfterClose: number[] = [];
+  for (let i = 0; i < addresses.length; i++) {
+    openAfterClose.push(
+      await observe(`count server ${i}'s open connections`, () => observer.settleOpenConnections(i, 0, CLOSE_SETTLE_MS)),
+    );
+  }
+  return { accepted, timesSeen, openAfterClose };
+}
+
+/** No request ran twice; every success was served exactly once; a request refused by the pool never reached a server. */
+export function checkRequestsOnServers(run: ParallelRun, servers: ServerRecord): void {
+  for (const r of run.ops) {
+    if (r.f !== 'call' || r.requestId === undefined || r.i === undefined) continue;
+    const seen = servers.timesSeen.get(r.requestId) ?? 0;
     if (seen > 1) throw new ModelDisagreement(`request ${r.requestId} (${r.client}) reached server ${r.i} ${seen} times`);
     if (r.outcome === 'ok' && seen !== 1) {
       throw new ModelDisagreement(`request ${r.requestId} (${r.client}) succeeded but server ${r.i} saw it ${seen} times`);
@@ -79,51 +116,10 @@ export async function checkRequestsOnServers(run: ParallelRun): Promise<void> {
   }
 }
 
-/**
- * LoadTestMetrics against the history: counts equal the calls made, and min, max and the latency
- * sum lie within what the caller-side intervals allow. A recorded latency is at most its call's
- * interval (the client's clock starts after ours and stops before); it is at least a quarter of it
- * less 250 ms, loose because a busy machine can stall between the two clocks (seen at load 10), yet
- * tight enough for a unit mistake (x1000) or a clock that misses a long pool wait.
- */
-export function checkMetricsAgainstHistory(run: ParallelRun): void {
-  const calls = run.ops.filter((r) => r.f === 'call' && r.ret !== undefined);
-  const m = run.metrics.counts();
-  const ok = calls.filter((r) => r.outcome === 'ok').length;
-  const failed = calls.length - ok;
-  if (m.totalRequests !== calls.length || m.successfulRequests !== ok || m.failedRequests !== failed) {
-    throw new ModelDisagreement(
-      `metrics total/ok/failed ${m.totalRequests}/${m.successfulRequests}/${m.failedRequests}, the history has ${calls.length}/${ok}/${failed}`,
-    );
-  }
-  if (calls.length === 0) return;
-  const us = calls.map((r) => ((r.ret as number) - r.call) * 1000);
-  const low = (us: number) => us / 4 - 250_000;
-  const within = (name: string, got: number, hi: number, lo: number) => {
-    // Each record rounds to a whole microsecond.
-    if (got > hi + us.length + 1 || got < lo) {
-      throw new ModelDisagreement(
-        `metrics ${name} ${got.toFixed(0)} us, the history allows ${Math.max(0, lo).toFixed(0)}..${hi.toFixed(0)} us`,
-      );
-    }
-  };
-  within('max latency', m.maxLatencyUs, Math.max(...us), low(Math.max(...us)));
-  within('min latency', m.minLatencyUs, Math.min(...us), low(Math.min(...us)));
-  const sum = us.reduce((a, b) => a + b, 0);
-  within(
-    'latency sum',
-    m.totalLatencyUs,
-    sum,
-    us.reduce((a, b) => a + low(b), 0),
-  );
-}
-
 /** After the pool closed, no server holds a connection, by its own count. */
-export async function checkNothingOpen(run: ParallelRun): Promise<void> {
-  for (let i = 0; i < run.backend.addresses.length; i++) {
-    const open = await observe(`count server ${i}'s open connections`, () =>
-      run.backend.observer.settleOpenConnections(i, 0, CLOSE_SETTLE_MS),
-    );
+export function checkNothingOpen(servers: ServerRecord): void {
+  for (let i = 0; i < servers.openAfterClose.length; i++) {
+    const open = servers.openAfterClose[i] ?? 0;
     if (open !== 0)
       throw new ModelDisagreement(
         `after the pool closed, ${open} connection(s) to server ${i} are still open (counted by the server, or on the client side of its proxy behind a black hole): leak`,

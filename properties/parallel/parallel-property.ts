@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describePoolInput, describePoolOutput, poolSpec } from '../../models/pool-spec.js';
 import { checkOperations, nondeterministic, renderTimelineHtml } from '../../src/harness/linearizability/index.js';
 import { preciseModelApplies } from '../adapter/adapter.js';
 import { checkContract } from '../adapter/contract-checks.js';
 import { firstErrorWins, type PropertyConstraints, type PropertyResult } from '../check-runner.js';
+import { checkMetricsAgainstRecord, type MetricsRecord } from '../checks/metrics-check.js';
+import { type Recording, recordFromWorkers, SharedMetricsWorkers } from '../checks/shared-metrics.js';
 import { pctScheduler } from '../explore/pct-scheduler.js';
 import { checkLoadAccounting, describeLoadOp, LOAD_KINDS, loadCountName } from '../load-op.js';
 import { PROGRAM_SHAPE } from '../minimise.js';
@@ -12,9 +15,10 @@ import { checkProperty, minimiseBy, type PropertySpec, withEvidence } from '../p
 import {
   checkClosesBeforeReturn,
   checkLatency,
-  checkMetricsAgainstHistory,
   checkNothingOpen,
   checkRequestsOnServers,
+  recordServers,
+  type ServerRecord,
 } from './end-checks.js';
 import { type PoolOperation, toOperations } from './history-ops.js';
 import { historyLines } from './observer.js';
@@ -80,6 +84,9 @@ const PARALLEL_SPEC: PropertySpec<Program> = {
     return counts;
   },
   describe: describeProgram,
+  async prepare({ adapter }) {
+    if (adapter.features.metrics) await metricsWorkers();
+  },
   async run({ backend, scheduler, adapter, runId, layer, tally }, program) {
     const run = new ParallelRun(backend, scheduler, adapter, program, runId);
     // Accepted connections are counted from here: a --target server has served runs before.
@@ -88,7 +95,18 @@ const PARALLEL_SPEC: PropertySpec<Program> = {
         const acceptedBefore = await observe('read accepted connections', () =>
           Promise.all(backend.addresses.map((_, i) => backend.observer.acceptedConnections(i))),
         );
-        await run.execute();
+        // One run in four, two other threads record into the run's metrics while it runs.
+        const lists = adapter.features.metrics ? sharedLists(program) : undefined;
+        const sharing = lists
+          ? recordFromWorkers(lists, { metrics: run.metrics, workers: await metricsWorkers(), spreadMs: SHARE_SPREAD_MS[layer] })
+          : undefined;
+        try {
+          await run.execute();
+        } finally {
+          await sharing;
+        }
+        run.otherThreads = lists?.flat();
+        if (lists) tally('metrics-shared-with-workers');
         await checkRun(run, layer, acceptedBefore);
         tallyRun(run, tally);
       },
@@ -115,11 +133,9 @@ export function checkParallelProperty(c: PropertyConstraints = {}): Promise<Prop
 export async function checkRun(run: ParallelRun, layer: 'live' | 'simulated', acceptedBefore?: readonly number[]): Promise<void> {
   // Let the observer's last after-a-turn marks land (the simulated layer runs in microtasks only).
   await new Promise((resolve) => setImmediate(resolve));
-  const accepted = await observe('read accepted connections', () =>
-    Promise.all(
-      run.backend.addresses.map(async (_, i) => (await run.backend.observer.acceptedConnections(i)) - (acceptedBefore?.[i] ?? 0)),
-    ),
-  );
+  // Everything the servers know, read once; from here on the checks read records only.
+  const servers = await recordServers(run, acceptedBefore);
+  const accepted = servers.accepted;
   // The precise model where it describes the pool; the declared contract always.
   if (preciseModelApplies(run.adapter)) checkHistory(run, layer, accepted);
   const faulted = run.backend.addresses.map((_, i) =>
@@ -128,28 +144,87 @@ export async function checkRun(run: ParallelRun, layer: 'live' | 'simulated', ac
   checkContract({ addresses: run.backend.addresses, ops: run.ops, seen: run.seen, accepted, faulted }, run.adapter.contract);
   checkClosesBeforeReturn(run);
   checkLatency(run);
-  await checkRequestsOnServers(run);
-  await checkLoads(run);
-  if (run.adapter.features.metrics) checkMetricsAgainstHistory(run);
-  await checkNothingOpen(run);
+  checkRequestsOnServers(run, servers);
+  await checkLoads(run, servers);
+  if (run.adapter.features.metrics) {
+    const problems = checkMetricsAgainstRecord(metricsRecord(run), run.metrics);
+    if (problems.length) throw new ModelDisagreement(`metrics against the history: ${problems.join('; ')}`);
+  }
+  checkNothingOpen(servers);
+}
+
+/**
+ * The run's calls as the metrics check reads them: caller-side interval, outcome, the caller (a
+ * client per address: the own adapter's clients are per key), and the seam interval (from the first
+ * connect the call made, or its handover to the connector, to its result).
+ */
+function metricsRecord(run: ParallelRun): MetricsRecord {
+  const connectCall = new Map(run.seen.connects.map((c) => [c.conn, c.call]));
+  const calls = run.ops
+    .filter((r) => r.f === 'call' && r.ret !== undefined)
+    .map((r) => {
+      const made = r.made.map((id) => connectCall.get(id)).filter((t): t is number => t !== undefined);
+      return {
+        start: r.call,
+        end: r.ret as number,
+        ok: r.outcome === 'ok',
+        client: String(r.i),
+        connectAt: made.length ? Math.min(...made) : undefined,
+        acquiredAt: r.acquiredAt,
+        rpcDoneAt: r.rpcDoneAt,
+      };
+    });
+  return { calls, activeClients: run.activeSamples, otherThreads: run.otherThreads };
+}
+
+/** How long the worker threads spread their records over (so they land among the run's own). */
+const SHARE_SPREAD_MS = { live: 100, simulated: 5 } as const;
+
+let workersStarted: Promise<SharedMetricsWorkers> | undefined;
+/** Two metrics worker threads per process, started once (unref'd: they never keep it alive). */
+function metricsWorkers(): Promise<SharedMetricsWorkers> {
+  workersStarted ??= SharedMetricsWorkers.start(2).then((w) => w.unref());
+  return workersStarted;
+}
+
+/**
+ * For one program in four (by a hash of its text, so that a replay shares the same way), what two
+ * other threads record into the run's metrics: a few calls each, latencies and outcomes from the hash.
+ */
+function sharedLists(program: Program): Recording[][] | undefined {
+  const digest = createHash('sha256').update(describeProgram(program).join('\n')).digest();
+  if ((digest[0] as number) % 4 !== 0) return undefined;
+  return [0, 1].map((w) =>
+    Array.from({ length: 2 + ((digest[1 + w] as number) % 6) }, (_, k) => {
+      const b = digest[3 + w * 8 + k] as number;
+      return { latencyUs: 50 + b * 997, ok: b % 5 !== 0 };
+    }),
+  );
 }
 
 /** What a passing run saw of each dimension, for `--json`: refused connects, late answers, load requests. */
 function tallyRun(run: ParallelRun, tally: (name: string, n?: number) => void): void {
   tally('connect-refused', run.seen.failedConnects.length);
   const outcomes = (f: (o: (typeof run.ops)[number]) => boolean) => run.ops.filter(f).length;
-  tally('get-connect-failed', outcomes((o) => o.outcome === 'connect-failed'));
-  tally('late-call-deadline-exceeded', outcomes((o) => o.late === true && o.outcome === 'status:4'));
-  tally('load-requests-accounted', run.loads.reduce((n, l) => n + l.record.requests.length, 0));
+  tally(
+    'get-connect-failed',
+    outcomes((o) => o.outcome === 'connect-failed'),
+  );
+  tally(
+    'late-call-deadline-exceeded',
+    outcomes((o) => o.late === true && o.outcome === 'status:4'),
+  );
+  tally(
+    'load-requests-accounted',
+    run.loads.reduce((n, l) => n + l.record.requests.length, 0),
+  );
   tally('contract-checked');
 }
 
 /** Every load pattern sent what it planned, each request settled once, the server saw each at most once, and each phase waited where it promises to. */
-async function checkLoads(run: ParallelRun): Promise<void> {
+async function checkLoads(run: ParallelRun, servers: ServerRecord): Promise<void> {
   for (const load of run.loads) {
-    const problems = await checkLoadAccounting(load.record, (id) =>
-      observe(`read server ${load.i}'s ledger`, () => run.backend.observer.timesSeen(load.i, id)),
-    );
+    const problems = await checkLoadAccounting(load.record, async (id) => servers.timesSeen.get(id) ?? 0);
     if (problems.length) throw new ModelDisagreement(`${load.client} ${describeLoadOp(load.op)}: ${problems.join('; ')}`);
   }
 }

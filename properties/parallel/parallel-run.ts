@@ -3,6 +3,8 @@ import { History } from '../../src/harness/history.js';
 import { LoadTestMetrics } from '../../src/metrics/load-test-metrics.js';
 import type { PoolAdapter, PoolUnderTest } from '../adapter/adapter.js';
 import { type Backend, CALL_DEADLINE_MS, LATE_CALL } from '../backend.js';
+import { traceActiveClients } from '../checks/metrics-check.js';
+import type { Recording } from '../checks/shared-metrics.js';
 import { type LoadRecord, loadCallFailure, loadSequentialDepth, runLoadShape } from '../load-op.js';
 import { ModelDisagreement, outcomeOfError } from '../outcomes.js';
 import { Activity } from './activity.js';
@@ -51,6 +53,10 @@ export class ParallelRun {
     failedConnects: [],
   };
   readonly metrics = new LoadTestMetrics();
+  /** `activeClients` as it changed during the run (the metrics check reads it). */
+  readonly activeSamples = traceActiveClients(this.metrics);
+  /** Calls other threads recorded into `metrics` meanwhile (the worker-shared runs). */
+  otherThreads: Recording[] | undefined;
   readonly pool: PoolUnderTest;
   readonly gate: HoldGate;
   /** The load patterns the program ran, with what each recorded (checked at the end). */
@@ -59,6 +65,8 @@ export class ParallelRun {
   #nextId = 1;
   #nextRequest = 1;
   #progress: (() => void) | undefined;
+  /** Fixed-rate load operations waiting on their own pacing timers: the harness's wait, never a deadlock. */
+  #pacing = 0;
 
   constructor(
     readonly backend: Backend,
@@ -188,7 +196,7 @@ export class ParallelRun {
         // for its connections to close, one of them behind a black hole): not quiet, but bounded
         // by the server's own grace and the phase limit.
         const nemesisWaits = this.backend.layer === 'live' && this.ops.some((o) => o.ret === undefined && o.client === 'nemesis');
-        const idle = this.s.count() === 0 && this.activity.tasksInFlight() === 0 && !nemesisWaits;
+        const idle = this.s.count() === 0 && this.activity.tasksInFlight() === 0 && !nemesisWaits && this.#pacing === 0;
         const now = performance.now();
         quietSince = idle ? (quietSince ?? now) : undefined;
         if (quietSince !== undefined && now - quietSince >= quietMs) {
@@ -266,7 +274,7 @@ export class ParallelRun {
         if (this.#progress === undefined) return;
         // fast-check releases a task before its exchange may have ended (a call behind a black
         // hole): nothing in flight means no task waiting for release and none still settling.
-        idleChecks = this.s.count() === 0 && this.activity.tasksInFlight() === 0 ? idleChecks + 1 : 0;
+        idleChecks = this.s.count() === 0 && this.activity.tasksInFlight() === 0 && this.#pacing === 0 ? idleChecks + 1 : 0;
         if (idleChecks >= 2) {
           this.#progress = undefined;
           reject(new ModelDisagreement(this.#noProgress(hold)));
@@ -293,6 +301,9 @@ export class ParallelRun {
       // Each request of the pattern is an ordinary call on a lane of its own (they may overlap),
       // checked like any other; the pattern's own accounting is checked at the end (`loads`).
       let k = 0;
+      // A fixed rate waits on its own timers between sends: that wait is the harness's, not the pool's.
+      const paced = op.shape.kind === 'fixed-rate';
+      if (paced) this.#pacing += 1;
       const record = await runLoadShape(
         op.shape,
         async (id) => {
@@ -300,7 +311,9 @@ export class ParallelRun {
           if (rec?.outcome !== 'ok') throw loadCallFailure(rec?.outcome ?? 'unexpected:no record');
         },
         () => `${this.runId}-${this.#nextRequest++}`,
-      );
+      ).finally(() => {
+        if (paced) this.#pacing -= 1;
+      });
       this.loads.push({ client, i: op.i, op, record });
       return undefined;
     }

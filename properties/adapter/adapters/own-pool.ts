@@ -36,7 +36,8 @@ const credentialIds = new WeakMap<ChannelCredentials, number>();
 let nextCredentialId = 1;
 
 function clientKey(address: string, options: KeyOptions | undefined): string {
-  if (!options) return address;
+  // No credentials and no channel options is no key option at all: the same client as none.
+  if (!options || (options.credentials === undefined && options.channelOptions === undefined)) return address;
   let cred = 0;
   if (options.credentials) {
     cred = credentialIds.get(options.credentials) ?? nextCredentialId++;
