@@ -17,6 +17,11 @@ export interface LayerVerdict {
   readonly seconds: number | null;
   readonly shrunkCommands: number | null;
   readonly counterexample: readonly string[] | null;
+  /**
+   * The property whose counterexample is reported, when not the one that caught the variant first:
+   * another property found a shorter one in its second look (see `SECOND_LOOK_SHARE`).
+   */
+  readonly shrunkBy?: string;
   /** When not caught and the catalogue says this layer cannot see the bug: why. */
   readonly blindSpot: string | null;
   /** Seconds spent on this layer in all (tries, shrinking and minimising included), and the budget it had. */
@@ -135,13 +140,18 @@ async function selfCheckLayer(variant: BrokenVariant, layer: Layer, options: Sel
           if (!m.passed && m.counterexample) steps = m.counterexample;
         }
       }
+      let shortest: Shortest = { by: property.name, steps, commands: steps ? commandsIn(property.name, steps) : null };
+      if ((options.shrink ?? true) && shortest.commands !== null && shortest.commands > variant.shortest.commands + 1) {
+        shortest = await secondLook(variant, layer, options, property.name, shortest, capMs - (performance.now() - started));
+      }
       return {
         caught: true,
         by: property.name,
         runs: found.runs,
         seconds,
-        shrunkCommands: steps ? commandsIn(property.name, steps) : null,
-        counterexample: steps ?? null,
+        shrunkCommands: shortest.commands,
+        counterexample: shortest.steps ?? null,
+        ...(shortest.by === property.name ? {} : { shrunkBy: shortest.by }),
         blindSpot: null,
         spentSeconds: (performance.now() - started) / 1000,
         budgetSeconds: capMs / 1000,
@@ -160,6 +170,52 @@ async function selfCheckLayer(variant: BrokenVariant, layer: Layer, options: Sel
     spentSeconds: (performance.now() - started) / 1000,
     budgetSeconds: capMs / 1000,
   };
+}
+
+/**
+ * Share of the cap each other property gets for a second look when the first catch shrank to more
+ * than one command over the catalogue's shortest. A property shrinks within what it can express: a
+ * sequential case cannot hold a stop "meanwhile" a wave of calls on one connection the way a
+ * parallel program can (retry-on-unavailable: 4 steps sequentially, 2 operations in parallel), so
+ * the shortest counterexample may belong to a property that caught the bug second.
+ */
+const SECOND_LOOK_SHARE = 0.25;
+
+interface Shortest {
+  readonly by: string;
+  readonly steps: readonly string[] | undefined;
+  readonly commands: number | null;
+}
+
+async function secondLook(
+  variant: BrokenVariant,
+  layer: Layer,
+  options: SelfCheckOptions,
+  caughtBy: string,
+  first: Shortest,
+  remainingMs: number,
+): Promise<Shortest> {
+  let best = first;
+  const capMs = layerBudgetMs(variant, layer, options.capMs);
+  for (const property of PROPERTIES) {
+    if (best.commands !== null && best.commands <= variant.shortest.commands + 1) break;
+    if (property.name === caughtBy || remainingMs <= 0) continue;
+    const lookMs = Math.min(remainingMs, capMs * SECOND_LOOK_SHARE);
+    const attempt = { layer, variant, seed: options.seed, runs: ATTEMPT_RUNS[layer], timeLimitMs: lookMs, noShrink: true };
+    const lookStarted = performance.now();
+    const found = options.workers
+      ? await checkOnWorkers(options.workers, property.name, attempt, options.spread ?? defaultWorkers(layer))
+      : await property.check(attempt);
+    if (!found.passed && found.runs > 0) {
+      const shrunk = await property.check({ layer, variant, seed: found.seed, path: found.path, runs: 1 });
+      const steps = !shrunk.passed && shrunk.counterexample ? shrunk.counterexample : found.counterexample;
+      const commands = steps ? commandsIn(property.name, steps) : null;
+      if (commands !== null && (best.commands === null || commands < best.commands))
+        best = { by: property.name, steps, commands };
+    }
+    remainingMs -= performance.now() - lookStarted;
+  }
+  return best;
 }
 
 /** Operations in a counterexample: a parallel program's operations (its lines group them), else one a step. */
