@@ -70,9 +70,11 @@ describe('npm run fuzz', () => {
     const r2 = await readReport(path.join(out, 'fuzz-report-shard2of2.json'));
     for (const r of [r1, r2]) {
       expect(r.totals.runs).toBeGreaterThan(0);
-      // The budget is kept: at most one run (bounded by the live run timeout) past it.
+      // The budget is kept: at most one run (bounded by the live run timeout) past it. A live run
+      // may hold late answers (1 s each) and a load op, and two shards share a loaded 2-core
+      // machine with other test files: 10 s of slack (5 s was overrun by 0.1 s once).
       expect(r.elapsedMs).toBeGreaterThanOrEqual(19_000);
-      expect(r.elapsedMs).toBeLessThan(20_000 + 5_000);
+      expect(r.elapsedMs).toBeLessThan(20_000 + 10_000);
     }
     const batches1 = new Set(r1.batches.map((b) => b.batch));
     const seeds1 = new Set(r1.batches.map((b) => b.seed));
