@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { History } from '../src/harness/history.js';
-import { LoadTestMetrics } from '../src/metrics/load-test-metrics.js';
 import { GrpcConnector } from '../src/pool/grpc-connector.js';
 import type { ChannelOptionValues } from '../src/pool/pool-key.js';
+import { newRunMetrics } from './adapter/adapter.js';
 import { CALL_DEADLINE_MS } from './backend.js';
 import { firstErrorWins, type PropertyConstraints, type PropertyResult } from './check-runner.js';
 import { CLOSE_SETTLE_MS } from './invariants.js';
@@ -82,7 +82,7 @@ function keysSpec(o: KeysOptions): PropertySpec<KeysCase> {
         connector: servers.connector(scheduled),
         name: 'keys',
         deadlineMs: CALL_DEADLINE_MS,
-        metrics: new LoadTestMetrics(),
+        metrics: newRunMetrics(adapter),
       });
       await firstErrorWins(
         async () => {

@@ -50,12 +50,14 @@ function simpler(op: Op): Op[] {
 
 /**
  * Every program one step smaller or simpler than `p`, most reducing first: without the held key,
+ * without the threads sharing its metrics,
  * without one operation, without a whole branch, with two branches merged (one client fewer, the
  * same operations in sequence), and with one operation simplified.
  */
 export function candidates(p: Program): Program[] {
   const removals: Program[] = [
     ...(p.hold !== null ? [{ ...p, hold: null }] : []),
+    ...(p.sharedMetrics ? [{ ...p, sharedMetrics: false }] : []),
     ...p.prefix.map((_, k) => ({ ...p, prefix: without(p.prefix, k) })),
     ...p.branches.flatMap((b, bk) =>
       b.length > 1 ? b.map((_, k) => ({ ...p, branches: replaced(p.branches, bk, without(b, k)) })) : [],

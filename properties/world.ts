@@ -1,8 +1,8 @@
 import type { Scheduler } from 'fast-check';
 import { History } from '../src/harness/history.js';
-import { LoadTestMetrics } from '../src/metrics/load-test-metrics.js';
+import type { LoadTestMetrics } from '../src/metrics/load-test-metrics.js';
 import type { HealthStatus, UnaryReply } from '../src/pool/connector.js';
-import type { PoolAdapter, PoolCounters, PoolUnderTest } from './adapter/adapter.js';
+import { newRunMetrics, type PoolAdapter, type PoolCounters, type PoolUnderTest } from './adapter/adapter.js';
 import { type Backend, CALL_DEADLINE_MS, LATE_CALL } from './backend.js';
 import { ModelDisagreement, type Observed, outcomeOfError } from './outcomes.js';
 
@@ -30,7 +30,7 @@ export class World {
   readonly history = new History();
   readonly pool: PoolUnderTest;
   /** The pool records calls here (where its adapter says it does): its counts must agree with `tally`. */
-  readonly metrics = new LoadTestMetrics();
+  readonly metrics: LoadTestMetrics;
   /** Calls made through the pool and how each ended, counted by the harness as it saw them. */
   readonly tally = { calls: 0, succeeded: 0, failed: 0 };
   readonly waves = new Map<number, Promise<WaveRequestResult[]>>();
@@ -46,6 +46,7 @@ export class World {
     readonly adapter: PoolAdapter,
     readonly runId: string,
   ) {
+    this.metrics = newRunMetrics(adapter);
     const connector = backend.network.connector(scheduler, this.history, undefined, adapter.liveConnector);
     this.pool = adapter.create({ connector, name: `run-${runId}`, deadlineMs: CALL_DEADLINE_MS, metrics: this.metrics });
   }

@@ -6,7 +6,8 @@
  * keyed by address. Because every network result passes through that connector, the suite's
  * scheduler still decides the order in which they reach the pool, on the simulated network and on
  * real servers alike. A pool that opens connections some other way cannot be ordered or counted at
- * the seam: declare `seam: false` and only the server-side checks apply.
+ * the seam: declare `seam: false`. As the properties stand, every one of them needs the seam (each
+ * builds its runs on it), so such a pool is SKIPPED by all of them, each saying why.
  *
  * What the pool promises is declared in `contract`; what it offers, in `features`. The properties,
  * the checks and the model take both as given: an operation that is not offered is never generated,
@@ -14,7 +15,7 @@
  * it describes (see `preciseModelApplies`).
  */
 
-import type { LoadTestMetrics } from '../../src/metrics/load-test-metrics.js';
+import { LoadTestMetrics } from '../../src/metrics/load-test-metrics.js';
 import type { Connector, HealthStatus, UnaryReply, UnaryRequest } from '../../src/pool/connector.js';
 import type { GrpcConnector } from '../../src/pool/grpc-connector.js';
 import type { KeyOptions } from '../../src/pool/pool-key.js';
@@ -54,7 +55,8 @@ export interface PoolFeatures {
   readonly keyOptions: boolean;
   /**
    * Every connection is made through the given connector. Without it the scheduler cannot order
-   * network results and the seam sees nothing: only properties that observe servers apply.
+   * network results and the seam sees nothing. Every property needs it today: without it each is
+   * SKIPPED, saying so (a server-side-only property would be the place to start).
    */
   readonly seam: boolean;
   /** Calls and their latencies are recorded in the `metrics` the suite passes. */
@@ -135,6 +137,17 @@ export interface PoolAdapter {
    * of the self-check use it to put a bug inside the connector.
    */
   readonly liveConnector?: typeof GrpcConnector;
+  /**
+   * Advanced, for a pool that records into its own build of this project's `LoadTestMetrics`: the
+   * class the suite makes each run's `metrics` with (default: `src/metrics/load-test-metrics.ts`).
+   * The broken variants use it to put a bug inside the metrics themselves.
+   */
+  readonly metricsClass?: typeof LoadTestMetrics;
+}
+
+/** The metrics a run hands the pool (`AdapterContext.metrics`): of the adapter's class, if it brings one. */
+export function newRunMetrics(a: PoolAdapter): LoadTestMetrics {
+  return new (a.metricsClass ?? LoadTestMetrics)();
 }
 
 /** The contract of this project's pool, and of any pool that keeps one connection per key and drains. */

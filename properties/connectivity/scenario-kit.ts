@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { LoadTestMetrics } from '../../src/metrics/load-test-metrics.js';
 import type { UnaryReply } from '../../src/pool/connector.js';
 import { GrpcConnector } from '../../src/pool/grpc-connector.js';
 import type { ChannelOptionValues } from '../../src/pool/pool-key.js';
-import type { PoolAdapter, PoolUnderTest } from '../adapter/adapter.js';
+import { newRunMetrics, type PoolAdapter, type PoolUnderTest } from '../adapter/adapter.js';
 import { ModelDisagreement } from '../outcomes.js';
 import { ProgramTextError } from '../parallel/program-text.js';
 
@@ -44,7 +43,7 @@ export class StackUnderTest {
 
   /** A pool over `connector`; closed by `closeAll`. */
   pool(connector: GrpcConnector, name: string): PoolUnderTest {
-    const pool = this.adapter.create({ connector, name, deadlineMs: SCENARIO_DEADLINE_MS, metrics: new LoadTestMetrics() });
+    const pool = this.adapter.create({ connector, name, deadlineMs: SCENARIO_DEADLINE_MS, metrics: newRunMetrics(this.adapter) });
     this.#pools.push(pool);
     return pool;
   }

@@ -95,8 +95,8 @@ const PARALLEL_SPEC: PropertySpec<Program> = {
         const acceptedBefore = await observe('read accepted connections', () =>
           Promise.all(backend.addresses.map((_, i) => backend.observer.acceptedConnections(i))),
         );
-        // One run in four, two other threads record into the run's metrics while it runs.
-        const lists = adapter.features.metrics ? sharedLists(program) : undefined;
+        // In a program that says so (one in four), two other threads record into the run's metrics meanwhile.
+        const lists = adapter.features.metrics && program.sharedMetrics ? sharedLists(program) : undefined;
         const sharing = lists
           ? recordFromWorkers(lists, { metrics: run.metrics, workers: await metricsWorkers(), spreadMs: SHARE_SPREAD_MS[layer] })
           : undefined;
@@ -188,12 +188,11 @@ function metricsWorkers(): Promise<SharedMetricsWorkers> {
 }
 
 /**
- * For one program in four (by a hash of its text, so that a replay shares the same way), what two
- * other threads record into the run's metrics: a few calls each, latencies and outcomes from the hash.
+ * What two other threads record into the run's metrics when the program shares them: a few calls
+ * each, latencies and outcomes from a hash of the program's text (so that a replay records the same).
  */
-function sharedLists(program: Program): Recording[][] | undefined {
+function sharedLists(program: Program): Recording[][] {
   const digest = createHash('sha256').update(describeProgram(program).join('\n')).digest();
-  if ((digest[0] as number) % 4 !== 0) return undefined;
   return [0, 1].map((w) =>
     Array.from({ length: 2 + ((digest[1 + w] as number) % 6) }, (_, k) => {
       const b = digest[3 + w * 8 + k] as number;

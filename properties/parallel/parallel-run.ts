@@ -1,7 +1,7 @@
 import type { Scheduler } from 'fast-check';
 import { History } from '../../src/harness/history.js';
-import { LoadTestMetrics } from '../../src/metrics/load-test-metrics.js';
-import type { PoolAdapter, PoolUnderTest } from '../adapter/adapter.js';
+import type { LoadTestMetrics } from '../../src/metrics/load-test-metrics.js';
+import { newRunMetrics, type PoolAdapter, type PoolUnderTest } from '../adapter/adapter.js';
 import { type Backend, CALL_DEADLINE_MS, LATE_CALL } from '../backend.js';
 import { traceActiveClients } from '../checks/metrics-check.js';
 import type { Recording } from '../checks/shared-metrics.js';
@@ -52,9 +52,9 @@ export class ParallelRun {
     connects: [],
     failedConnects: [],
   };
-  readonly metrics = new LoadTestMetrics();
+  readonly metrics: LoadTestMetrics;
   /** `activeClients` as it changed during the run (the metrics check reads it). */
-  readonly activeSamples = traceActiveClients(this.metrics);
+  readonly activeSamples: ReturnType<typeof traceActiveClients>;
   /** Calls other threads recorded into `metrics` meanwhile (the worker-shared runs). */
   otherThreads: Recording[] | undefined;
   readonly pool: PoolUnderTest;
@@ -75,6 +75,8 @@ export class ParallelRun {
     readonly program: Program,
     readonly runId: string,
   ) {
+    this.metrics = newRunMetrics(adapter);
+    this.activeSamples = traceActiveClients(this.metrics);
     const scheduled = backend.network.connector(s, new History(), this.activity, adapter.liveConnector);
     this.gate = new HoldGate(this.activity);
     const connector = observingConnector(scheduled, this.activity, this.gate, this.seen);

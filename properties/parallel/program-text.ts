@@ -70,7 +70,7 @@ function op(text: string, line: string): ClientOp | NemesisOp {
 
 /**
  * Reads a program back from the lines `describeProgram` wrote (`prefix: ...`, `c1: ...`,
- * `nemesis: ...`, `hold: i`): a failure file's steps are the program itself, so it replays
+ * `nemesis: ...`, `hold: i`, `metrics: shared`): a failure file's steps are the program itself, so it replays
  * whatever the generators have become since.
  */
 export function parseProgram(lines: readonly string[]): Program {
@@ -78,10 +78,16 @@ export function parseProgram(lines: readonly string[]): Program {
   const branches: (ClientOp | NemesisOp)[][] = [];
   let nemesis: (ClientOp | NemesisOp)[] = [];
   let hold: number | null = null;
+  let sharedMetrics = false;
   for (const line of lines) {
-    const m = /^(prefix|c(\d+)|nemesis|hold): (.*)$/.exec(line);
-    if (!m) throw new ProgramTextError(line, 'expected "prefix:", "cN:", "nemesis:" or "hold:"');
+    const m = /^(prefix|c(\d+)|nemesis|hold|metrics): (.*)$/.exec(line);
+    if (!m) throw new ProgramTextError(line, 'expected "prefix:", "cN:", "nemesis:", "hold:" or "metrics:"');
     const body = m[3] as string;
+    if (m[1] === 'metrics') {
+      if (body !== 'shared') throw new ProgramTextError(line, 'the only metrics line is "metrics: shared"');
+      sharedMetrics = true;
+      continue;
+    }
     if (m[1] === 'hold') {
       hold = Number(body);
       if (!Number.isInteger(hold) || hold < 0) throw new ProgramTextError(line, 'hold takes an address index');
@@ -105,5 +111,6 @@ export function parseProgram(lines: readonly string[]): Program {
     branches: Array.from(branches, (b, k) => client(b ?? [], `c${k + 1}`)),
     nemesis: nemesis as NemesisOp[],
     hold,
+    ...(sharedMetrics ? { sharedMetrics } : {}),
   };
 }

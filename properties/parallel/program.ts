@@ -36,6 +36,11 @@ export interface Program {
   readonly branches: readonly (readonly ClientOp[])[];
   readonly nemesis: readonly NemesisOp[];
   readonly hold: number | null;
+  /**
+   * Two worker threads record into the run's metrics while it runs (where the pool records
+   * metrics). Part of the program, so that shrinking keeps it while the failure needs it.
+   */
+  readonly sharedMetrics?: boolean;
 }
 
 export function describeOp(op: ClientOp | NemesisOp): string {
@@ -73,6 +78,7 @@ export function describeProgram(p: Program): string[] {
   });
   if (p.nemesis.length) lines.push(`nemesis: ${p.nemesis.map(describeOp).join(' ; ')}`);
   if (p.hold !== null) lines.push(`hold: ${p.hold}`);
+  if (p.sharedMetrics) lines.push('metrics: shared');
   return lines;
 }
 
@@ -136,10 +142,13 @@ export function programArbitrary(c: ProgramConstraints): fc.Arbitrary<Program> {
       branches: fc.array(fc.array(op, { minLength: 1, maxLength: perBranch, size: 'max' }), { minLength: 2, maxLength: 4 }),
       nemesis: c.controllable ? fc.array(nemesisOp, { maxLength: 4 }) : fc.constant([]),
       hold: fc.option(addr, { freq: 3, nil: null }),
+      // One program in four (shrinks towards not shared).
+      shared: fc.integer({ min: 0, max: 3 }),
     })
-    .map(({ prefix, branches, nemesis, hold }) => {
+    .map(({ prefix, branches, nemesis, hold, shared }) => {
       const faults = validNemesis(nemesis, c.addresses).slice(0, Math.max(0, c.maxOps - prefix.length - 2));
-      return { prefix, branches: trim(branches, c.maxOps - prefix.length - faults.length), nemesis: faults, hold };
+      const program = { prefix, branches: trim(branches, c.maxOps - prefix.length - faults.length), nemesis: faults, hold };
+      return shared === 3 ? { ...program, sharedMetrics: true } : program;
     });
 }
 

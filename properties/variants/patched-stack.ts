@@ -3,6 +3,7 @@ import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PoolClient, PoolClientOptions } from '../../src/client/pool-client.js';
+import type { LoadTestMetrics } from '../../src/metrics/load-test-metrics.js';
 import type { ConnectionPool, ConnectionPoolOptions } from '../../src/pool/connection-pool.js';
 import type { GrpcConnector } from '../../src/pool/grpc-connector.js';
 import type { PoolAdapter } from '../adapter/adapter.js';
@@ -101,11 +102,15 @@ async function build(variant: string, patches: readonly SourcePatch[]): Promise<
   const connectorModule = (await import(pathToFileURL(path.join(dir, 'src/pool/grpc-connector.ts')).href)) as {
     GrpcConnector: typeof GrpcConnector;
   };
+  const metricsModule = (await import(pathToFileURL(path.join(dir, 'src/metrics/load-test-metrics.ts')).href)) as {
+    LoadTestMetrics: typeof LoadTestMetrics;
+  };
   return ownPoolAdapter(
     {
       ConnectionPool: poolModule.ConnectionPool,
       PoolClient: clientModule.PoolClient,
       GrpcConnector: connectorModule.GrpcConnector,
+      LoadTestMetrics: metricsModule.LoadTestMetrics,
     },
     `own+${variant}`,
   );

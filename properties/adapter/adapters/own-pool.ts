@@ -1,5 +1,6 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { PoolClient, type PoolClientOptions } from '../../../src/client/pool-client.js';
+import type { LoadTestMetrics } from '../../../src/metrics/load-test-metrics.js';
 import { ConnectionPool, type ConnectionPoolOptions } from '../../../src/pool/connection-pool.js';
 import type { HealthStatus, UnaryReply, UnaryRequest } from '../../../src/pool/connector.js';
 import type { GrpcConnector } from '../../../src/pool/grpc-connector.js';
@@ -13,6 +14,8 @@ export interface OwnStackClasses {
   readonly PoolClient: new (address: string, o: PoolClientOptions) => PoolClient;
   /** The grpc-js connector the live layer builds the seam from (a variant's may carry its bug). */
   readonly GrpcConnector?: typeof GrpcConnector;
+  /** The metrics the pool's clients record into (a variant's may carry its bug). */
+  readonly LoadTestMetrics?: typeof LoadTestMetrics;
 }
 
 /**
@@ -27,6 +30,7 @@ export function ownPoolAdapter(classes: OwnStackClasses = { ConnectionPool, Pool
     contract: ONE_PER_KEY,
     features: { add: true, remove: true, stats: true, health: true, keyOptions: true, seam: true, metrics: true },
     liveConnector: classes.GrpcConnector,
+    metricsClass: classes.LoadTestMetrics,
     create: (context) => new OwnPoolUnderTest(classes, context),
   };
 }
