@@ -1,5 +1,6 @@
 import { PROPERTIES } from './catalog.js';
 import type { Layer } from './check-runner.js';
+import { KEYS_PROPERTY } from './keys-property.js';
 import { PARALLEL_PROPERTY } from './parallel/parallel-property.js';
 import { programSize } from './parallel/program.js';
 import { parseProgram } from './parallel/program-text.js';
@@ -17,6 +18,8 @@ export interface LayerVerdict {
   readonly seconds: number | null;
   readonly shrunkCommands: number | null;
   readonly counterexample: readonly string[] | null;
+  /** What the catching property said (the first line of its error), so that a catch can be judged. */
+  readonly error: string | null;
   /**
    * The property whose counterexample is reported, when not the one that caught the variant first:
    * another property found a shorter one in its second look (see `SECOND_LOOK_SHARE`).
@@ -151,6 +154,7 @@ async function selfCheckLayer(variant: BrokenVariant, layer: Layer, options: Sel
         seconds,
         shrunkCommands: shortest.commands,
         counterexample: shortest.steps ?? null,
+        error: found.error?.split('\n')[0]?.slice(0, 300) ?? null,
         ...(shortest.by === property.name ? {} : { shrunkBy: shortest.by }),
         blindSpot: null,
         spentSeconds: (performance.now() - started) / 1000,
@@ -166,6 +170,7 @@ async function selfCheckLayer(variant: BrokenVariant, layer: Layer, options: Sel
     seconds: null,
     shrunkCommands: null,
     counterexample: null,
+    error: null,
     blindSpot: blind,
     spentSeconds: (performance.now() - started) / 1000,
     budgetSeconds: capMs / 1000,
@@ -220,5 +225,8 @@ async function secondLook(
 
 /** Operations in a counterexample: a parallel program's operations (its lines group them), else one a step. */
 function commandsIn(property: string, steps: readonly string[]): number {
-  return property === PARALLEL_PROPERTY ? programSize(parseProgram(steps)) : steps.length;
+  if (property === PARALLEL_PROPERTY) return programSize(parseProgram(steps));
+  // A keys-isolate case opens with the servers it starts: a setting, not a command.
+  if (property === KEYS_PROPERTY) return steps.filter((s) => !s.startsWith('servers(')).length;
+  return steps.length;
 }

@@ -1,7 +1,7 @@
 /**
  * Broken variants for the credentials, spelling and option-set dimensions of keys-isolate, in the
- * catalogue's shape (properties/variants/index.ts), kept here until they join it. Each is one
- * realistic bug typed into src/; `variants.test.ts` shows keys-isolate catching each where it can.
+ * catalogue's shape; the catalogue (properties/variants/index.ts) includes them. Each is one
+ * realistic bug typed into src/; `keys-property.test.ts` shows keys-isolate catching each where it can.
  */
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: patches hold the source text of template literals
 import type { BrokenVariant } from '../variants/index.js';

@@ -1,4 +1,5 @@
 import type { PoolAdapter } from '../adapter/adapter.js';
+import { KEYS_VARIANTS } from '../keys/variants.js';
 import { loadPatchedStack, type SourcePatch } from './patched-stack.js';
 
 /** Kinds of real-world bug the catalogue spreads over. */
@@ -15,7 +16,10 @@ export type BugClass =
   | 'progress'
   | 'network faults'
   | 'connectivity'
-  | 'transport limits';
+  | 'transport limits'
+  | 'connect failures'
+  | 'deadlines'
+  | 'load shapes';
 
 /** Why a layer cannot catch a variant, when one cannot. */
 export interface LayerBlindSpot {
@@ -495,6 +499,151 @@ export const VARIANTS: readonly BrokenVariant[] = [
     shortest: { commands: 1, why: 'one transport-limits case with more than 8 calls at once' },
     blindSpot: { layer: 'simulated', why: NO_GRPC_IN_SIMULATION },
   },
+  // Issue 19's dimensions: connect failures, late answers, metrics against the history, load shapes, leaks.
+  {
+    name: 'connect-failures-uncounted',
+    bugClass: 'connect failures',
+    description: 'a refused connect is turned into ConnectError but not counted in stats().connectFailures',
+    patches: [{ file: POOL, find: '      this.connectFailures += 1;\n', replace: '' }],
+    shortest: { commands: 3, why: 'a server down, a get of its address refused, a stats read' },
+  },
+  {
+    name: 'connect-failure-remembered',
+    bugClass: 'connect failures',
+    description:
+      'a key whose connect failed is refused for 30 s without trying (to spare a down server a connect storm), so it does not recover when its server is back',
+    patches: [
+      {
+        file: POOL,
+        find: '  private connectFailures = 0;\n',
+        replace: '  private connectFailures = 0;\n  readonly #failedAt = new Map<string, number>();\n',
+      },
+      {
+        file: POOL,
+        find: "    this.assertOpen('get a connection');\n    let connection: Connection;\n",
+        replace:
+          "    this.assertOpen('get a connection');\n    const failedAt = this.#failedAt.get(key.id);\n    if (failedAt !== undefined && performance.now() - failedAt < 30_000) {\n      throw new ConnectError(key.address, new Error('connect failed less than 30 s ago'));\n    }\n    let connection: Connection;\n",
+      },
+      {
+        file: POOL,
+        find: '      this.connectFailures += 1;\n',
+        replace: '      this.connectFailures += 1;\n      this.#failedAt.set(key.id, performance.now());\n',
+      },
+    ],
+    shortest: { commands: 4, why: 'a server down, a get refused, the server back, a get that must connect' },
+  },
+  {
+    name: 'client-ignores-call-deadline',
+    bugClass: 'deadlines',
+    description: "a call's own deadline is ignored and the client's default used, so a late answer arrives as a success",
+    patches: [
+      {
+        file: CLIENT,
+        find: '    const deadlineMs = checkDeadline(options.deadlineMs ?? this.#deadlineMs);\n    const request =',
+        replace: '    const deadlineMs = checkDeadline(this.#deadlineMs);\n    const request =',
+      },
+    ],
+    shortest: { commands: 1, why: 'one call whose server answers after its deadline' },
+  },
+  {
+    name: 'call-deadline-in-seconds',
+    bugClass: 'deadlines',
+    description: 'the connector reads the deadline as seconds where the pool passes ms, so a call waits 1000 times too long',
+    patches: [
+      {
+        file: CONNECTOR,
+        find: '        { deadline: Date.now() + deadlineMs },\n        (error, response) => {\n          // grpc-js answers',
+        replace:
+          '        { deadline: Date.now() + deadlineMs * 1000 },\n        (error, response) => {\n          // grpc-js answers',
+      },
+    ],
+    shortest: { commands: 1, why: 'one call whose server answers after its deadline' },
+    blindSpot: { layer: 'simulated', why: NO_GRPC_IN_SIMULATION },
+  },
+  {
+    name: 'latency-clock-after-acquire',
+    bugClass: 'stats and metrics',
+    description:
+      "a call's latency is timed from when the pool handed over the connection, leaving out the connect and the wait for the key's lock",
+    patches: [
+      {
+        file: CLIENT,
+        find: '    const started = performance.now();\n    try {\n      const reply = await this.pool.withKey(this.#key, (c) => this.pool.connector.call(c, request, deadlineMs));',
+        replace:
+          '    let started = performance.now();\n    try {\n      const reply = await this.pool.withKey(this.#key, (c) => {\n        started = performance.now();\n        return this.pool.connector.call(c, request, deadlineMs);\n      });',
+      },
+    ],
+    shortest: { commands: 1, why: 'one call that connects: its recorded latency is shorter than the connect and the call' },
+  },
+  {
+    name: 'active-clients-per-call',
+    bugClass: 'stats and metrics',
+    description: 'activeClients counts calls in flight, not clients with a call in flight (start and finish on every call)',
+    patches: [
+      {
+        file: CLIENT,
+        find: '    if (this.#callsInFlight++ === 0) this.#metrics?.clientStarted();\n',
+        replace: '    this.#callsInFlight++;\n    this.#metrics?.clientStarted();\n',
+      },
+      {
+        file: CLIENT,
+        find: '      if (--this.#callsInFlight === 0) this.#metrics?.clientFinished();\n',
+        replace: '      --this.#callsInFlight;\n      this.#metrics?.clientFinished();\n',
+      },
+    ],
+    shortest: { commands: 1, why: 'one wave of two calls by one client to one address (a wave is one operation)' },
+  },
+  {
+    name: 'metrics-merge-replaces-histogram',
+    bugClass: 'stats and metrics',
+    description:
+      "merging another thread's latency histogram replaces this thread's instead of adding to it, so percentiles lose the owner's calls",
+    patches: [
+      {
+        file: 'metrics/load-test-metrics.ts',
+        find: '    this.#histogram.add(decodeHistogram(encoded));',
+        replace: '    this.#histogramMade = decodeHistogram(encoded);',
+      },
+    ],
+    shortest: {
+      commands: 0,
+      why: "no call at all: the run's metrics shared with two other threads, whose records, merged, lose the first thread's",
+    },
+  },
+  {
+    name: 'ramp-stage-not-awaited',
+    bugClass: 'load shapes',
+    description: "a ramp starts its next stage without waiting for the last (a lost await), and closes each stage's tally early",
+    patches: [
+      {
+        file: 'load/shapes.ts',
+        find: '    await Promise.all(\n      Array.from({ length: clients }, async (_, c) => {',
+        replace: '    void Promise.all(\n      Array.from({ length: clients }, async (_, c) => {',
+      },
+    ],
+    shortest: { commands: 1, why: 'one ramp load op' },
+  },
+  {
+    name: 'slow-call-timer-leaked-on-failure',
+    bugClass: 'leak',
+    description:
+      'a 60 s "slow call" warning timer is cleared when a call succeeds and forgotten when it fails, so every failed call leaves a timer holding the process',
+    patches: [
+      {
+        file: CLIENT,
+        find: '    const started = performance.now();\n    try {\n',
+        replace:
+          '    const started = performance.now();\n    const slowWarning = setTimeout(() => console.warn("a call is still running after 60 s"), 60_000);\n    try {\n',
+      },
+      {
+        file: CLIENT,
+        find: '      this.#succeeded += 1;\n',
+        replace: '      this.#succeeded += 1;\n      clearTimeout(slowWarning);\n',
+      },
+    ],
+    shortest: { commands: 1, why: 'one failing call' },
+  },
+  ...KEYS_VARIANTS,
 ];
 
 export function findVariant(name: string): BrokenVariant | undefined {

@@ -119,8 +119,10 @@ runMain(
     console.log(`${caught.length}/${verdicts.length} caught on every layer expected to see them`);
     for (const v of verdicts) {
       for (const [layer, l] of Object.entries(v.layers)) {
-        if (l.caught) console.log(`  ${v.name} [${layer}, ${l.shrunkBy ?? l.by}]: ${(l.counterexample ?? []).join(' ; ')}`);
-        else if (l.blindSpot) console.log(`  ${v.name} [${layer}]: blind: ${l.blindSpot}`);
+        if (l.caught) {
+          console.log(`  ${v.name} [${layer}, ${l.shrunkBy ?? l.by}]: ${(l.counterexample ?? []).join(' ; ')}`);
+          if (l.error) console.log(`    ${l.by}: ${l.error}`);
+        } else if (l.blindSpot) console.log(`  ${v.name} [${layer}]: blind: ${l.blindSpot}`);
       }
     }
     if (values.json) {
