@@ -19,6 +19,7 @@ import { LoadTestMetrics } from '../../src/metrics/load-test-metrics.js';
 import type { Connector, HealthStatus, UnaryReply, UnaryRequest } from '../../src/pool/connector.js';
 import type { GrpcConnector } from '../../src/pool/grpc-connector.js';
 import type { KeyOptions } from '../../src/pool/pool-key.js';
+import type { LoadRunners } from '../load-op.js';
 
 /** What a pool promises about its connections; every field is checked on the server side or at the seam. */
 export interface PoolContract {
@@ -143,6 +144,12 @@ export interface PoolAdapter {
    * The broken variants use it to put a bug inside the metrics themselves.
    */
   readonly metricsClass?: typeof LoadTestMetrics;
+  /**
+   * Advanced, for a stack with its own build of this project's load runners (`src/load`): the
+   * runners a generated load op runs its shape through (default: `src/load`'s). The broken variants
+   * use it to put a bug inside a load pattern.
+   */
+  readonly loadRunners?: Partial<LoadRunners>;
 }
 
 /** The metrics a run hands the pool (`AdapterContext.metrics`): of the adapter's class, if it brings one. */

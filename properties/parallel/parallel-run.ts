@@ -313,6 +313,7 @@ export class ParallelRun {
           if (rec?.outcome !== 'ok') throw loadCallFailure(rec?.outcome ?? 'unexpected:no record');
         },
         () => `${this.runId}-${this.#nextRequest++}`,
+        this.adapter.loadRunners,
       ).finally(() => {
         if (paced) this.#pacing -= 1;
       });

@@ -105,12 +105,23 @@ async function build(variant: string, patches: readonly SourcePatch[]): Promise<
   const metricsModule = (await import(pathToFileURL(path.join(dir, 'src/metrics/load-test-metrics.ts')).href)) as {
     LoadTestMetrics: typeof LoadTestMetrics;
   };
+  const load = async <T>(file: string) => (await import(pathToFileURL(path.join(dir, 'src/load', file)).href)) as T;
+  const shapes = await load<typeof import('../../src/load/shapes.js')>('shapes.ts');
+  const { runClosedLoop } = await load<typeof import('../../src/load/closed-loop.js')>('closed-loop.ts');
+  const { runFixedRate } = await load<typeof import('../../src/load/fixed-rate.js')>('fixed-rate.ts');
   return ownPoolAdapter(
     {
       ConnectionPool: poolModule.ConnectionPool,
       PoolClient: clientModule.PoolClient,
       GrpcConnector: connectorModule.GrpcConnector,
       LoadTestMetrics: metricsModule.LoadTestMetrics,
+      loadRunners: {
+        closedLoop: runClosedLoop,
+        fixedRate: runFixedRate,
+        bursts: shapes.runBursts,
+        ramp: shapes.runRamp,
+        spike: shapes.runSpike,
+      },
     },
     `own+${variant}`,
   );

@@ -5,6 +5,7 @@ import { ConnectionPool, type ConnectionPoolOptions } from '../../../src/pool/co
 import type { HealthStatus, UnaryReply, UnaryRequest } from '../../../src/pool/connector.js';
 import type { GrpcConnector } from '../../../src/pool/grpc-connector.js';
 import type { KeyOptions } from '../../../src/pool/pool-key.js';
+import type { LoadRunners } from '../../load-op.js';
 import { ModelDisagreement } from '../../outcomes.js';
 import { type AdapterContext, type CallOptions, ONE_PER_KEY, type PoolAdapter, type PoolUnderTest } from '../adapter.js';
 
@@ -16,6 +17,8 @@ export interface OwnStackClasses {
   readonly GrpcConnector?: typeof GrpcConnector;
   /** The metrics the pool's clients record into (a variant's may carry its bug). */
   readonly LoadTestMetrics?: typeof LoadTestMetrics;
+  /** The load runners of the same copy of `src/load` (a variant's may carry its bug). */
+  readonly loadRunners?: LoadRunners;
 }
 
 /**
@@ -31,6 +34,7 @@ export function ownPoolAdapter(classes: OwnStackClasses = { ConnectionPool, Pool
     features: { add: true, remove: true, stats: true, health: true, keyOptions: true, seam: true, metrics: true },
     liveConnector: classes.GrpcConnector,
     metricsClass: classes.LoadTestMetrics,
+    loadRunners: classes.loadRunners,
     create: (context) => new OwnPoolUnderTest(classes, context),
   };
 }
