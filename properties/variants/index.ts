@@ -325,7 +325,7 @@ export const VARIANTS: readonly BrokenVariant[] = [
     ],
     shortest: { commands: 2, why: 'a connection made during a black hole, then the recovery after heal' },
     blindSpot: { layer: 'simulated', why: NO_GRPC_IN_SIMULATION },
-    // Caught on the live layer in 60-70 s (README's catalogue table): only the parallel property
+    // Caught on the live layer in 60-70 s (docs/properties-and-model.md, the catalogue table): only the parallel property
     // with network faults sees it, a third of the default share.
     budgetMs: { live: 150_000 },
   },
@@ -343,7 +343,7 @@ export const VARIANTS: readonly BrokenVariant[] = [
     ],
     shortest: { commands: 3, why: 'a black hole, a connection made behind it, and a close before the watchdog fires' },
     blindSpot: { layer: 'simulated', why: NO_GRPC_IN_SIMULATION },
-    // Caught on the live layer in 60-70 s (README's catalogue table): only the parallel property
+    // Caught on the live layer in 60-70 s (docs/properties-and-model.md, the catalogue table): only the parallel property
     // with network faults sees it, a third of the default share.
     budgetMs: { live: 150_000 },
   },
@@ -355,7 +355,7 @@ export const VARIANTS: readonly BrokenVariant[] = [
     patches: [{ file: CONNECTOR, find: '      ...this.#defaults,\n', replace: '' }],
     shortest: { commands: 3, why: 'a fault or a stop, a connection living through it, and the recovery after' },
     blindSpot: { layer: 'simulated', why: NO_GRPC_IN_SIMULATION },
-    // Caught on the live layer in 60-70 s (README's catalogue table): only the parallel property
+    // Caught on the live layer in 60-70 s (docs/properties-and-model.md, the catalogue table): only the parallel property
     // with network faults sees it, a third of the default share.
     budgetMs: { live: 150_000 },
   },
