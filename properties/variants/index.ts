@@ -65,6 +65,8 @@ const NO_GRPC_IN_SIMULATION =
 const CLIENT = 'client/pool-client.ts';
 const NO_CHANNELS_IN_SIMULATION =
   'the simulated network has no channel states, reconnect backoff, wait-for-ready or clock: only connectivity-spec on the live layer can see this';
+const NO_CONNECT_FAILURE_LIVE =
+  "grpc-js connects lazily: the live connector's connect() never fails (a server that refuses shows as UNAVAILABLE on a call), so the pool's failed-connect path runs on the simulated layer only";
 const ONE_SCENARIO = { commands: 1, why: 'one connectivity-spec scenario shows it' };
 
 export const VARIANTS: readonly BrokenVariant[] = [
@@ -506,6 +508,7 @@ export const VARIANTS: readonly BrokenVariant[] = [
     description: 'a refused connect is turned into ConnectError but not counted in stats().connectFailures',
     patches: [{ file: POOL, find: '      this.connectFailures += 1;\n', replace: '' }],
     shortest: { commands: 3, why: 'a server down, a get of its address refused, a stats read' },
+    blindSpot: { layer: 'live', why: NO_CONNECT_FAILURE_LIVE },
   },
   {
     name: 'connect-failure-remembered',
@@ -531,6 +534,7 @@ export const VARIANTS: readonly BrokenVariant[] = [
       },
     ],
     shortest: { commands: 4, why: 'a server down, a get refused, the server back, a get that must connect' },
+    blindSpot: { layer: 'live', why: NO_CONNECT_FAILURE_LIVE },
   },
   {
     name: 'client-ignores-call-deadline',
