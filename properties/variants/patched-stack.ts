@@ -66,7 +66,11 @@ export function loadPatchedStack(variant: string, patches: readonly SourcePatch[
   return stack;
 }
 
-async function build(variant: string, patches: readonly SourcePatch[]): Promise<PoolAdapter> {
+/**
+ * The directory of a copy of `src/` (and `proto/`) with `patches` applied, made once and reused:
+ * import any module of the patched stack from `DIR/src/...` (e.g. a broken `TestEnvironment`).
+ */
+export async function patchedSourceDir(variant: string, patches: readonly SourcePatch[]): Promise<string> {
   const texts = await applyPatches(variant, patches);
   // The copy is named by everything in it, so that a change anywhere in src/ makes a new one.
   const hash = createHash('sha256');
@@ -93,6 +97,11 @@ async function build(variant: string, patches: readonly SourcePatch[]): Promise<
       await rm(tmp, { recursive: true, force: true });
     }
   }
+  return dir;
+}
+
+async function build(variant: string, patches: readonly SourcePatch[]): Promise<PoolAdapter> {
+  const dir = await patchedSourceDir(variant, patches);
   const poolModule = (await import(pathToFileURL(path.join(dir, 'src/pool/connection-pool.ts')).href)) as {
     ConnectionPool: new (o: ConnectionPoolOptions) => ConnectionPool;
   };
