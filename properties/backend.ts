@@ -3,7 +3,7 @@ import type { Layer, NetworkFault, Serving } from '../models/vocabulary.js';
 import type { History } from '../src/harness/history.js';
 import type { Connector } from '../src/pool/connector.js';
 import type { GrpcConnector } from '../src/pool/grpc-connector.js';
-import type { Activity } from './parallel/activity.js';
+import type { Activity } from './scheduling/activity.js';
 
 /**
  * The network the pool under test reaches: the connector seam (every promise handed to the

@@ -3,8 +3,8 @@ import type { History } from '../src/harness/history.js';
 import type { Connector } from '../src/pool/connector.js';
 import { type GrpcConnection, GrpcConnector } from '../src/pool/grpc-connector.js';
 import { grpcJs } from '../src/pool/grpc-js-release.js';
-import type { Activity } from './parallel/activity.js';
 import { FAST_RECONNECT, scheduledConnector } from './scheduled-connector.js';
+import type { Activity } from './scheduling/activity.js';
 
 /**
  * How long to wait for a channel that is backing off or connecting to change state: the live

@@ -9,7 +9,7 @@ import { LedgerWaitTimeoutError } from '../src/server/errors.js';
 import { TestServer } from '../src/server/test-server.js';
 import type { Backend, Nemesis, Network, Observer } from './backend.js';
 import { ChannelWatch } from './channel-watch.js';
-import type { Activity } from './parallel/activity.js';
+import type { Activity } from './scheduling/activity.js';
 
 /** The toxic each network fault installs on a server's proxy. */
 const FAULT_TOXICS: Record<NetworkFault, ToxicSpec> = {

@@ -2,7 +2,7 @@ import type { Scheduler } from 'fast-check';
 import type { History } from '../src/harness/history.js';
 import type { Connection, Connector } from '../src/pool/connector.js';
 import { describeError } from './outcomes.js';
-import type { Activity } from './parallel/activity.js';
+import type { Activity } from './scheduling/activity.js';
 
 /**
  * Channel options of the live layer: reconnect backoff capped at 500 ms (grpc-js defaults to

@@ -4,7 +4,7 @@ import type { History } from '../src/harness/history.js';
 import type { Connection, Connector, ConnectTarget, HealthStatus, UnaryReply, UnaryRequest } from '../src/pool/connector.js';
 import { GrpcStatusError } from '../src/pool/errors.js';
 import type { Backend, Nemesis, Network, Observer } from './backend.js';
-import type { Activity } from './parallel/activity.js';
+import type { Activity } from './scheduling/activity.js';
 
 const UNAVAILABLE = 14;
 const CANCELLED = 1;

@@ -8,7 +8,7 @@ import { normaliseAddress } from '../src/pool/pool-key.js';
 import { type LedgerResponseMessage, type LoadTestClient, loadTestClientClass } from '../src/proto/load-test-proto.js';
 import type { Backend, Nemesis, Network, Observer } from './backend.js';
 import { ChannelWatch } from './channel-watch.js';
-import type { Activity } from './parallel/activity.js';
+import type { Activity } from './scheduling/activity.js';
 
 /** A `--target` that cannot be used: unreachable, or not serving proto/loadtest.proto. */
 export class TargetError extends Error {

@@ -13,10 +13,10 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import fc, { type Scheduler } from 'fast-check';
 import { type Program, programArbitrary } from '../parallel/program.js';
+import { ControlledScheduler } from '../scheduling/controlled-scheduler.js';
+import { PctStrategy } from '../scheduling/strategies.js';
 import { findVariant, VARIANTS, variantAdapter } from '../variants/index.js';
-import { ControlledScheduler } from './controlled-scheduler.js';
 import { runWith } from './run-program.js';
-import { PctStrategy } from './strategies.js';
 import { MODEL_CHECK_BOUNDS } from './variant-bounds.js';
 
 const { values } = parseArgs({

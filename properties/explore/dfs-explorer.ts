@@ -1,9 +1,9 @@
 import type { PoolAdapter } from '../adapter/adapter.js';
 import type { Program } from '../parallel/program.js';
-import { type PendingTask, type SchedulingStrategy, StrategyError } from './controlled-scheduler.js';
+import { type PendingTask, type SchedulingStrategy, StrategyError } from '../scheduling/controlled-scheduler.js';
+import { TrailStrategy } from '../scheduling/strategies.js';
 import { type RunOutcome, runProgram } from './run-program.js';
 import type { RunView } from './state-hash.js';
-import { TrailStrategy } from './strategies.js';
 import { independent, type TaskKey } from './task-keys.js';
 
 /** What the depth-first search uses to cut the space; every field optional, all on by default. */

@@ -2,16 +2,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ownAdapter } from '../adapter/adapters/own-pool.js';
 import type { Program } from '../parallel/program.js';
+import { ControlledScheduler } from '../scheduling/controlled-scheduler.js';
+import { pctScheduler } from '../scheduling/pct-scheduler.js';
+import { PctStrategy, TrailStrategy } from '../scheduling/strategies.js';
 import { findVariant, variantAdapter } from '../variants/index.js';
 import { modelCheckOnWorkers } from '../workers/model-check-workers.js';
 import { PropertyWorkers } from '../workers/worker-pool.js';
-import { ControlledScheduler } from './controlled-scheduler.js';
 import { exploreProgram } from './dfs-explorer.js';
 import { modelCheck, replayTrail } from './model-check.js';
-import { pctScheduler } from './pct-scheduler.js';
 import { canonicalProgram, programsOfSize } from './program-space.js';
 import { runWith } from './run-program.js';
-import { PctStrategy, TrailStrategy } from './strategies.js';
 
 const call = (i: number) => ({ f: 'call' as const, i, failCode: 0 });
 

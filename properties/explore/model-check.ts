@@ -1,9 +1,9 @@
 import type { PoolAdapter } from '../adapter/adapter.js';
 import type { Program } from '../parallel/program.js';
+import { seededRandom, TrailStrategy } from '../scheduling/strategies.js';
 import { type ExploreConstraints, exploreProgram } from './dfs-explorer.js';
 import { type ProgramSpaceConstraints, programsOfSize } from './program-space.js';
 import { type RunOutcome, runProgram } from './run-program.js';
-import { seededRandom, TrailStrategy } from './strategies.js';
 
 /** The bound and the search's settings; every field optional. */
 export interface ModelCheckConstraints extends ProgramSpaceConstraints, Omit<ExploreConstraints, 'shouldStop'> {

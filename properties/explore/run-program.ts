@@ -3,8 +3,8 @@ import type { PoolAdapter } from '../adapter/adapter.js';
 import { checkRun } from '../parallel/parallel-property.js';
 import { ParallelRun } from '../parallel/parallel-run.js';
 import type { Program } from '../parallel/program.js';
+import { ControlledScheduler, RunAborted, type SchedulingStrategy, StrategyError } from '../scheduling/controlled-scheduler.js';
 import { SimulatedBackend } from '../simulated-backend.js';
-import { ControlledScheduler, RunAborted, type SchedulingStrategy, StrategyError } from './controlled-scheduler.js';
 import { RunView } from './state-hash.js';
 
 /** How one run of a program under a controlled schedule ended. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { PoolOperation } from '../parallel/history-ops.js';
 import { toOperations } from '../parallel/history-ops.js';
 import type { ParallelRun } from '../parallel/parallel-run.js';
-import type { PendingTask } from './controlled-scheduler.js';
+import type { PendingTask } from '../scheduling/controlled-scheduler.js';
 import { type KeyContext, type TaskKey, taskKey } from './task-keys.js';
 
 /** Numbers states that must not merge with any other (their history cannot be read). */

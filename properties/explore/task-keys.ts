@@ -1,4 +1,4 @@
-import type { PendingTask } from './controlled-scheduler.js';
+import type { PendingTask } from '../scheduling/controlled-scheduler.js';
 
 /**
  * What a task's release can touch: one address's key (its pool entry, lock, connection and

@@ -1,7 +1,7 @@
 import type { NetworkFault } from '../../models/vocabulary.js';
 import type { Connection, Connector } from '../../src/pool/connector.js';
 import { outcomeOfError } from '../outcomes.js';
-import type { Activity, OpTiming } from './activity.js';
+import type { Activity, OpTiming } from '../scheduling/activity.js';
 
 /** What one operation of a logical client did, filled in as it runs (the op is in async context). */
 export interface OpRecord extends OpTiming {

@@ -7,11 +7,11 @@ import { checkContract } from '../adapter/contract-checks.js';
 import { firstErrorWins, type PropertyConstraints, type PropertyResult } from '../check-runner.js';
 import { checkMetricsAgainstRecord, type MetricsRecord } from '../checks/metrics-check.js';
 import { type Recording, recordFromWorkers, SharedMetricsWorkers } from '../checks/shared-metrics.js';
-import { pctScheduler } from '../explore/pct-scheduler.js';
 import { checkLoadAccounting, describeLoadOp, LOAD_KINDS, loadCountName } from '../load-op.js';
 import { PROGRAM_SHAPE } from '../minimise.js';
 import { ModelDisagreement, observe } from '../outcomes.js';
 import { checkProperty, minimiseBy, type PropertySpec, withEvidence } from '../property-skeleton.js';
+import { pctScheduler } from '../scheduling/pct-scheduler.js';
 import {
   checkClosesBeforeReturn,
   checkLatency,

@@ -7,7 +7,7 @@ import { traceActiveClients } from '../checks/metrics-check.js';
 import type { Recording } from '../checks/shared-metrics.js';
 import { type LoadRecord, loadCallFailure, loadSequentialDepth, runLoadShape } from '../load-op.js';
 import { ModelDisagreement, outcomeOfError } from '../outcomes.js';
-import { Activity } from './activity.js';
+import { Activity } from '../scheduling/activity.js';
 import {
   type CloseRecord,
   type ConnectRecord,

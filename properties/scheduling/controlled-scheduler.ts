@@ -1,5 +1,5 @@
 import type { Scheduler, SchedulerAct, SchedulerReportItem, SchedulerSequenceItem } from 'fast-check';
-import { Activity, type OpTiming } from '../parallel/activity.js';
+import { Activity, type OpTiming } from './activity.js';
 
 /** One task the scheduler holds: a result (or an operation's start) waiting to be released. */
 export interface PendingTask {
