@@ -118,6 +118,19 @@ export function noRunsInFlight(): Promise<void> {
   return new Promise<void>((resolve) => whenNoneInFlight.push(resolve));
 }
 
+/** How long a check waits, once fast-check has returned, for its own runs still going. */
+const OWN_RUNS_BOUND_MS = { simulated: 2_000, live: 20_000 } as const;
+
+async function settleOwnRuns(runs: ReadonlySet<Promise<void>>, layer: Layer): Promise<void> {
+  if (runs.size === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, OWN_RUNS_BOUND_MS[layer]);
+  });
+  await Promise.race([Promise.all(runs), bound]);
+  clearTimeout(timer);
+}
+
 /** Runs a property through the skeleton. */
 export async function checkProperty<Case>(spec: PropertySpec<Case>, c: PropertyConstraints): Promise<PropertyResult> {
   const adapter = await adapterFor(c);
@@ -139,6 +152,8 @@ export async function checkProperty<Case>(spec: PropertySpec<Case>, c: PropertyC
   let lastCase: string[] = [];
   let evidence: RunEvidence | undefined;
   const effectiveLayer: Layer = target ? 'live' : layer;
+  /** This check's runs still going (one a time limit cut off goes on after fast-check returns). */
+  const ownRuns = new Set<Promise<void>>();
 
   const property = fc.asyncProperty(spec.scheduler?.(c) ?? fc.scheduler(), spec.cases(ctx), async (s, value) => {
     sizes.push(spec.size(value));
@@ -149,8 +164,15 @@ export async function checkProperty<Case>(spec: PropertySpec<Case>, c: PropertyC
     const thisRun = { overlapped: runsInFlight.size > 0 };
     for (const other of runsInFlight) other.overlapped = true;
     runsInFlight.add(thisRun);
+    const running = oneRun(s, value, thisRun);
+    const settled = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    ownRuns.add(settled);
+    void settled.then(() => ownRuns.delete(settled));
     try {
-      await oneRun(s, value, thisRun);
+      await running;
     } finally {
       runsInFlight.delete(thisRun);
       if (runsInFlight.size === 0) for (const wake of whenNoneInFlight.splice(0)) wake();
@@ -216,6 +238,12 @@ export async function checkProperty<Case>(spec: PropertySpec<Case>, c: PropertyC
   }).finally(() => {
     activeChecks -= 1;
   });
+  // A check returns once its runs have ended, so that a run its time limit cut off (still
+  // reconnecting, closing its pool, holding ports) never runs beside the next check's runs and
+  // skews what they observe. Only after a pass (a time limit that cut a run off returns one): a
+  // failed check's leftover is a run that hangs, whose hang is the finding, and shrinking must not
+  // wait it out. Bounded all the same.
+  if (result.passed) await settleOwnRuns(ownRuns, effectiveLayer);
   const final: PropertyResult = {
     ...result,
     ...(!result.passed && evidence?.timelineHtml ? { timelineHtml: evidence.timelineHtml } : {}),

@@ -77,8 +77,8 @@ export const KEYS_VARIANTS: readonly BrokenVariant[] = [
       },
     ],
     shortest: {
-      commands: 2,
-      why: 'two calls with one key but for the port, to two servers on localhost (keys-isolate; needs both on localhost)',
+      commands: 1,
+      why: "one get of one of two servers on one host: the pool then holds the other's key too (pool-matches-model reads has() for every address after each step)",
     },
   },
   {

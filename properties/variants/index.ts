@@ -631,14 +631,15 @@ export const VARIANTS: readonly BrokenVariant[] = [
     name: 'slow-call-timer-leaked-on-failure',
     bugClass: 'leak',
     description:
-      'a 60 s "slow call" warning timer is cleared when a call succeeds and forgotten when it fails, so every failed call leaves a timer holding the process',
+      'a 60 s timer that counts a call as slow is cleared when the call succeeds and forgotten when it fails, so every failed call leaves a timer holding the process',
     patches: [
       {
         file: CLIENT,
         find: '    const started = performance.now();\n    try {\n',
         replace:
-          '    const started = performance.now();\n    const slowWarning = setTimeout(() => console.warn("a call is still running after 60 s"), 60_000);\n    try {\n',
+          '    const started = performance.now();\n    const slowWarning = setTimeout(() => {\n      this.#slowCalls += 1;\n    }, 60_000);\n    try {\n',
       },
+      { file: CLIENT, find: '  #callsInFlight = 0;\n', replace: '  #callsInFlight = 0;\n  #slowCalls = 0;\n' },
       {
         file: CLIENT,
         find: '      this.#succeeded += 1;\n',
