@@ -142,10 +142,7 @@ export class FaultConnection {
     this.#host.totals.connectionsReset += 1;
     this.#host.changed();
     this.#stop();
-    // A socket still connecting would be reset only once connected (Node's resetAndDestroy): drop it now.
-    for (const s of this.#sockets())
-      if (s.connecting) s.destroy();
-      else if (!s.destroyed) s.resetAndDestroy();
+    for (const s of this.#sockets()) resetSocket(s);
     this.#finishOnceLetGo();
   }
 
@@ -211,6 +208,21 @@ export class FaultConnection {
     this.#stop();
     this.#onClosed();
   }
+}
+
+/**
+ * RST where Node can send one, else a plain close; the socket's handle is closed either way.
+ * - Still connecting: Node's `resetAndDestroy` would reset it only once connected; drop it now.
+ * - Its end of stream passed on (`end()`, forwarding a peer's FIN): libuv refuses an abortive close
+ *   while a shutdown is under way (`uv_tcp_close_reset` returns EINVAL), and Node 20's `_destroy`
+ *   then drops the handle without closing it: the fd stays open for the life of the process (no
+ *   'close', and the process spins in its exit cleanup). Its peer has the FIN or is about to: close
+ *   it (the kernel still resets if unread bytes are left).
+ */
+export function resetSocket(s: net.Socket): void {
+  if (s.destroyed) return;
+  if (s.connecting || s.writableEnded) s.destroy();
+  else s.resetAndDestroy();
 }
 
 type Item = { readonly chunk: Buffer; readonly arrivedAt: number } | 'end';

@@ -7,7 +7,7 @@ import {
   ToxicExistsError,
   ToxicNotFoundError,
 } from './errors.js';
-import { type ConnectionHost, FaultConnection, type InstalledToxic, type ProxyTotals } from './fault-connection.js';
+import { type ConnectionHost, FaultConnection, type InstalledToxic, type ProxyTotals, resetSocket } from './fault-connection.js';
 import { seededRandom } from './seeded-random.js';
 import { type Toxic, type ToxicSpec, type ToxicType, validateToxic } from './toxics.js';
 
@@ -289,7 +289,7 @@ export class FaultProxy {
       if (error.code === 'ECONNREFUSED' || !up.remoteAddress) {
         // The server is down: tell the client the way a refused connection would, with a reset.
         this.#upstreamFailures += 1;
-        if (!down.destroyed) down.resetAndDestroy();
+        resetSocket(down);
       }
     });
     const c = new FaultConnection(this.#host, down, up, () => onClosed(c)());
