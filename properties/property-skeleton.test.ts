@@ -103,3 +103,22 @@ describe('the leak check counts only its own run', () => {
     expect(leaking.error).toMatch(/TCPServerWrap: \d+ now, \d+ before \(\+1\)/);
   });
 });
+
+describe('a check returns once its own runs have ended', () => {
+  it('a run its time limit cut off has finished (teardown included) when the check returns', async () => {
+    // Without the wait, the check returned at its 20 ms limit with the run still going, and the
+    // worker's next check ran beside it (foreign accepted connections, foreign sockets).
+    let ended = false;
+    const cutOff = await checkProperty(
+      oneRun('slow', async () => {
+        // The run's own work, longer than the check's time limit.
+        await new Promise<void>((resolve) => setTimeout(resolve, 150));
+        ended = true;
+      }),
+      { layer: 'simulated', runs: 1, timeLimitMs: 20 },
+    );
+    expect(cutOff.interrupted).toBe(true);
+    expect(cutOff.passed).toBe(true);
+    expect(ended).toBe(true);
+  });
+});
