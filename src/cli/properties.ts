@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { AdapterError } from '../../properties/adapter/adapter.js';
 import { DEFAULT_POOL, loadAdapter, resolvePoolSpec } from '../../properties/adapter/registry.js';
-import { PROPERTIES } from '../../properties/catalog.js';
+import { PROPERTIES, type PropertyDefinition } from '../../properties/catalog.js';
 import type { Layer, PropertyConstraints, PropertyResult } from '../../properties/check-runner.js';
 import { regressionFiles, replayFile, saveFailure } from '../../properties/replay.js';
 import { regressionVerdict, runPropertyCheck } from '../../properties/suite.js';
@@ -45,7 +45,8 @@ ${PROPERTIES.map((p) => `  ${p.name}: ${p.description}`).join('\n')}
   --commands-path C            the commands' own replay path (pool-matches-model), printed with
                                a failure beside seed and path
   --property NAME              run only this property
-  --time D                     time budget (30s, 10m, 1h), split over the layers
+  --time D                     time budget (30s, 10m, 1h), split over the properties (and over the
+                               layers when they run one after the other)
   --max-commands N             most commands per run (default 12)
   --scheduler random|pct       how pool-linearizable orders ready tasks: fast-check's random
                                scheduler (default) or PCT with depth 3
@@ -157,8 +158,12 @@ runMain(
     await checkOutputs(values.json, values['failures-dir']);
     // Before the workers start: they inherit the release through the environment.
     const grpcJs = await selectGrpcJs(values['grpc-js']);
+    // The layers run side by side on workers of their own when both have several streams: the
+    // live layer waits on the network most of the time, the simulated one needs the CPU, so the
+    // whole run takes about as long as the live layer alone (results print as each check ends).
+    const sideBySide = layers.length > 1 && layers.every((l) => streamsFor(l) > 1);
     // Started now, so that they are up (about a second) by the time the regression corpus is replayed.
-    const workerCount = Math.max(...layers.map(streamsFor));
+    const workerCount = sideBySide ? layers.reduce((n, l) => n + streamsFor(l), 0) : Math.max(...layers.map(streamsFor));
     const workers = workerCount > 1 ? PropertyWorkers.start(workerCount) : undefined;
     if (workers) stop.onCleanup(() => workers.close());
 
@@ -196,63 +201,71 @@ runMain(
       }
     }
 
-    const results: PropertyResult[] = [];
     const chosen = PROPERTIES.filter((p) => !values.property || p.name === values.property);
     const properties = chosen.filter((p) => !targets || p.supportsTarget);
     for (const p of chosen.filter((p) => !properties.includes(p))) {
       console.log(`${`${p.name} [live]`.padEnd(42)} SKIPPED: it needs servers it starts itself; not run against --target`);
     }
-    const shareMs = timeMs === undefined ? undefined : timeMs / (layers.length * properties.length);
+    const shareMs = timeMs === undefined ? undefined : timeMs / ((sideBySide ? 1 : layers.length) * properties.length);
     let saveProblem = false;
-    checks: for (const layer of layers) {
-      for (const property of properties) {
-        if (await stop.checkpoint()) break checks;
-        const constraints: PropertyConstraints & { runs: number } = {
-          layer,
-          seed,
-          path: values.path,
-          commandsReplayPath: values['commands-path'],
-          runs: runs ?? property.defaultRuns?.[layer] ?? DEFAULT_RUNS[layer],
-          timeLimitMs: shareMs,
-          maxCommands,
-          variant,
-          pool,
-          targets,
-          scheduler,
-          interruptWhen: () => stop.stopped,
-        };
-        const streams = streamsFor(layer);
-        const checking = runPropertyCheck(property, constraints, workers, streams).catch((error: unknown) => {
-          if (error instanceof TargetError) throw new UsageError(error.message);
-          if (error instanceof Error && /Unable to replay/.test(error.message)) {
-            throw new UsageError(
-              `--seed ${seed} --path ${values.path} name no case of ${property.name} as generated now (${error.message}); ` +
-                'give --commands-path as printed with the failure, use the same --max-commands, or replay its failure file with npm run replay',
-            );
-          }
-          throw error;
-        });
-        const raced = await stop.race(checking);
-        // Stopped: every run in progress ends at its next run with what it found (the checks watch
-        // `stop`); a failure found before the stop is worth the short wait.
-        const result = raced === STOPPED ? await Promise.race([checking.catch(() => undefined), delay(STOP_WAIT_MS)]) : raced;
-        if (result === undefined) break checks;
-        results.push(result);
-        console.log(resultLine(result));
-        if (!result.passed) {
-          failed = true;
-          console.log(failureDetails(result));
-          try {
-            written.push(await saveFailure(values['failures-dir'], result));
-          } catch (error) {
-            // The failure is printed above in full (seed and path replay it); losing the file must not lose it.
-            saveProblem = true;
-            console.error(`error: could not save the failure file in ${values['failures-dir']}: ${(error as Error).message}`);
-          }
+    const found = new Map<string, PropertyResult>();
+    /** One property on one layer; true when a stop ended it (or came before it). */
+    const checkOne = async (layer: Layer, property: PropertyDefinition): Promise<boolean> => {
+      if (stop.stopped || (await stop.checkpoint())) return true;
+      const constraints: PropertyConstraints & { runs: number } = {
+        layer,
+        seed,
+        path: values.path,
+        commandsReplayPath: values['commands-path'],
+        runs: runs ?? property.defaultRuns?.[layer] ?? DEFAULT_RUNS[layer],
+        timeLimitMs: shareMs,
+        maxCommands,
+        variant,
+        pool,
+        targets,
+        scheduler,
+        interruptWhen: () => stop.stopped,
+      };
+      const streams = streamsFor(layer);
+      const checking = runPropertyCheck(property, constraints, workers, streams).catch((error: unknown) => {
+        if (error instanceof TargetError) throw new UsageError(error.message);
+        if (error instanceof Error && /Unable to replay/.test(error.message)) {
+          throw new UsageError(
+            `--seed ${seed} --path ${values.path} name no case of ${property.name} as generated now (${error.message}); ` +
+              'give --commands-path as printed with the failure, use the same --max-commands, or replay its failure file with npm run replay',
+          );
         }
-        if (stop.stopped) break checks;
+        throw error;
+      });
+      const raced = await stop.race(checking);
+      // Stopped: every run in progress ends at its next run with what it found (the checks watch
+      // `stop`); a failure found before the stop is worth the short wait.
+      const result = raced === STOPPED ? await Promise.race([checking.catch(() => undefined), delay(STOP_WAIT_MS)]) : raced;
+      if (result === undefined) return true;
+      found.set(`${layer} ${property.name}`, result);
+      console.log(resultLine(result));
+      if (!result.passed) {
+        failed = true;
+        console.log(failureDetails(result));
+        try {
+          written.push(await saveFailure(values['failures-dir'], result));
+        } catch (error) {
+          // The failure is printed above in full (seed and path replay it); losing the file must not lose it.
+          saveProblem = true;
+          console.error(`error: could not save the failure file in ${values['failures-dir']}: ${(error as Error).message}`);
+        }
       }
-    }
+      return stop.stopped;
+    };
+    /** A layer's checks one after the other; true when a stop ended them. */
+    const checkLayer = async (layer: Layer): Promise<boolean> => {
+      for (const property of properties) if (await checkOne(layer, property)) return true;
+      return false;
+    };
+    if (sideBySide) await Promise.all(layers.map(checkLayer));
+    else for (const layer of layers) if (await checkLayer(layer)) break;
+    // In layer and property order, whichever finished first.
+    const results = layers.flatMap((layer) => properties.flatMap((p) => found.get(`${layer} ${p.name}`) ?? []));
     const interrupted = stop.reason ?? null;
     if (interrupted) console.log(`interrupted by ${interrupted}: ${results.length} check(s) done; partial results`);
     if (values.json) {
