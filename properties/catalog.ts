@@ -1,6 +1,7 @@
 import type { Layer, PropertyConstraints, PropertyResult } from './check-runner.js';
 import { CONNECTIVITY_PROPERTY, checkConnectivityProperty } from './connectivity/connectivity-property.js';
 import { checkLimitsProperty, LIMITS_PROPERTY } from './connectivity/limits-property.js';
+import { checkEnvironmentProperty, ENVIRONMENT_PROPERTY } from './environment-property.js';
 import { checkKeysProperty, KEYS_PROPERTY } from './keys-property.js';
 import { minimiseFailure, PROGRAM_SHAPE } from './minimise.js';
 import { checkParallelProperty, PARALLEL_PROPERTY } from './parallel/parallel-property.js';
@@ -66,6 +67,14 @@ export const PROPERTIES: readonly PropertyDefinition[] = [
     supportsTarget: false,
     defaultRuns: { live: 24 },
     check: checkLimitsProperty,
+  },
+  {
+    name: ENVIRONMENT_PROPERTY,
+    description:
+      "the seed's TestEnvironment built and disposed in generated lifecycles (pools made with newPool, clients, calls, a dispose in flight or after, twice): every call served once and counted once, nothing left open after dispose (live layer only)",
+    supportsTarget: false,
+    defaultRuns: { live: 50 },
+    check: checkEnvironmentProperty,
   },
 ];
 

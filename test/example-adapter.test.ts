@@ -51,11 +51,11 @@ describe('examples/my-pool-adapter.ts, run as a user runs it', () => {
     expect(result('keys-isolate')?.runs).toBe(0);
     expect(result('keys-isolate')?.skipped).toMatch(/does not offer keyOptions/);
     // Skipped for the layer: live only.
-    for (const p of ['connectivity-spec', 'transport-limits']) {
+    for (const p of ['connectivity-spec', 'transport-limits', 'environment-lifecycle']) {
       expect(result(p)?.runs).toBe(0);
       expect(result(p)?.skipped).toMatch(/simulated network/);
     }
-    expect(r.stdout.match(/SKIPPED: /g)).toHaveLength(4);
+    expect(r.stdout.match(/SKIPPED: /g)).toHaveLength(5);
   });
 
   it('a broken copy (close that does not drain, declaring drains: true) fails, saves a failure file naming its pool, and replays', async () => {

@@ -39,6 +39,12 @@ describe('npm run self-check', () => {
       }
     }
     expect([0, 1]).toContain(r.code);
+    // A layer with nothing caught has no median to print (it printed "NaN s").
+    expect(r.stdout).not.toMatch(/NaN/);
+    for (const l of ['simulated', 'live'] as const) {
+      if (!variants.some((v) => v.layers[l]?.caught))
+        expect(r.stdout).toMatch(new RegExp(`${l}: .*median time to first failure none`));
+    }
   });
 
   it('stdout closed (piped into head): exits 141 quietly (issue 14.3)', async () => {

@@ -654,6 +654,27 @@ export const VARIANTS: readonly BrokenVariant[] = [
     ],
     shortest: { commands: 1, why: 'one failing call' },
   },
+  {
+    name: 'env-dispose-forgets-custom-pools',
+    bugClass: 'leak',
+    description:
+      "TestEnvironment's dispose closes its own pool and forgets the pools it made with newPool, so their channels and sockets stay open",
+    patches: [
+      {
+        file: 'env/test-environment.ts',
+        find: '    await Promise.all([...this.#pools].map((p) => p.close()));',
+        replace: '    await this.pool.close();',
+      },
+    ],
+    shortest: {
+      commands: 3,
+      why: 'a pool made with newPool, a client on it that calls (a pool connects on its first call), and the dispose',
+    },
+    blindSpot: {
+      layer: 'simulated',
+      why: 'TestEnvironment starts a real server and grpc-js pools: only environment-lifecycle on the live layer runs it',
+    },
+  },
   ...KEYS_VARIANTS,
 ];
 

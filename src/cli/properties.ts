@@ -204,7 +204,7 @@ runMain(
     const chosen = PROPERTIES.filter((p) => !values.property || p.name === values.property);
     const properties = chosen.filter((p) => !targets || p.supportsTarget);
     for (const p of chosen.filter((p) => !properties.includes(p))) {
-      console.log(`${`${p.name} [live]`.padEnd(42)} SKIPPED: it needs servers it starts itself; not run against --target`);
+      console.log(`${`${p.name} [live]`.padEnd(46)} SKIPPED: it needs servers it starts itself; not run against --target`);
     }
     const shareMs = timeMs === undefined ? undefined : timeMs / ((sideBySide ? 1 : layers.length) * properties.length);
     let saveProblem = false;

@@ -45,7 +45,7 @@ export function resultLine(r: PropertyResult): string {
     : '';
   // The client stack's release, where it carried the runs (the simulated layer opens no channel).
   const release = r.layer === 'live' && r.grpcJs ? `  grpc-js ${r.grpcJs}` : '';
-  return `${name.padEnd(42)} runs ${String(r.runs).padStart(6)}  seed ${String(r.seed).padStart(11)}  ${(r.wallMs / 1000).toFixed(1).padStart(6)} s  ${runsPerSec.toFixed(1).padStart(8)} runs/s${lengths}  ${verdict}${release}${voids}`;
+  return `${name.padEnd(46)} runs ${String(r.runs).padStart(6)}  seed ${String(r.seed).padStart(11)}  ${(r.wallMs / 1000).toFixed(1).padStart(6)} s  ${runsPerSec.toFixed(1).padStart(8)} runs/s${lengths}  ${verdict}${release}${voids}`;
 }
 
 /**

@@ -109,11 +109,13 @@ runMain(
         .filter((l) => l.caught)
         .map((l) => l.seconds ?? 0)
         .sort((a, b) => a - b);
-      const median = seconds.length ? (seconds[Math.floor((seconds.length - 1) / 2)] as number) : Number.NaN;
+      const median = seconds.length
+        ? `${(seconds[Math.floor((seconds.length - 1) / 2)] as number).toFixed(2)} s`
+        : 'none (nothing caught)';
       const spent = on.reduce((t, l) => t + l.spentSeconds, 0);
       const budget = on.reduce((t, l) => t + l.budgetSeconds, 0);
       console.log(
-        `${layer}: ${seconds.length}/${on.length} caught, ${on.filter((l) => !l.caught && l.blindSpot).length} blind by design; median time to first failure ${median.toFixed(2)} s; spent ${spent.toFixed(1)} s of ${budget.toFixed(0)} s budgeted`,
+        `${layer}: ${seconds.length}/${on.length} caught, ${on.filter((l) => !l.caught && l.blindSpot).length} blind by design; median time to first failure ${median}; spent ${spent.toFixed(1)} s of ${budget.toFixed(0)} s budgeted`,
       );
     }
     console.log(`${caught.length}/${verdicts.length} caught on every layer expected to see them`);
