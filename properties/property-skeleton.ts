@@ -11,6 +11,7 @@ import { LiveBackend } from './live-backend.js';
 import { type CaseShape, minimiseFailure, shouldMinimise } from './minimise.js';
 import { HarnessFailure, setUp } from './outcomes.js';
 import { runLengths } from './run-lengths.js';
+import { endRun, type RunMark, startRun } from './runs-in-flight.js';
 import { SimulatedBackend } from './simulated-backend.js';
 import { TargetBackend } from './target-backend.js';
 
@@ -100,23 +101,7 @@ export interface CaseContext {
 /** Checks running in this process now (their resource counts would mix). */
 let activeChecks = 0;
 
-/**
- * Runs in flight in this process now, of any check, each marked once another run has been in
- * flight beside it. A check that has returned may still have one: fast-check's time limit (and its
- * per-run timeout) stops waiting for a run, it does not stop it, so the run goes on (a live run
- * reconnecting to its servers, closing its pool) while the worker process starts its next check.
- * Such a run's handles are counted process-wide like the next run's own: a run that overlapped
- * another cannot tell its own leaks, and is not leak-checked (`seen:leak-check-skipped`).
- */
-const runsInFlight = new Set<{ overlapped: boolean }>();
-/** Called once no run is in flight. */
-const whenNoneInFlight: Array<() => void> = [];
-
-/** Resolves once no run of any check is in flight in this process (at once if none is). */
-export function noRunsInFlight(): Promise<void> {
-  if (runsInFlight.size === 0) return Promise.resolve();
-  return new Promise<void>((resolve) => whenNoneInFlight.push(resolve));
-}
+export { noRunsInFlight } from './runs-in-flight.js';
 
 /** How long a check waits, once fast-check has returned, for its own runs still going. */
 const OWN_RUNS_BOUND_MS = { simulated: 2_000, live: 20_000 } as const;
@@ -161,9 +146,7 @@ export async function checkProperty<Case>(spec: PropertySpec<Case>, c: PropertyC
     lastCase = spec.describe(value);
     // Handles are counted process-wide: only a check running alone here can tell its own leaks, and
     // only from a run no other run (one a time limit cut off, say) overlapped.
-    const thisRun = { overlapped: runsInFlight.size > 0 };
-    for (const other of runsInFlight) other.overlapped = true;
-    runsInFlight.add(thisRun);
+    const thisRun = startRun();
     const running = oneRun(s, value, thisRun);
     const settled = running.then(
       () => undefined,
@@ -174,11 +157,10 @@ export async function checkProperty<Case>(spec: PropertySpec<Case>, c: PropertyC
     try {
       await running;
     } finally {
-      runsInFlight.delete(thisRun);
-      if (runsInFlight.size === 0) for (const wake of whenNoneInFlight.splice(0)) wake();
+      endRun(thisRun);
     }
   });
-  const oneRun = async (s: Scheduler, value: Case, thisRun: { readonly overlapped: boolean }): Promise<void> => {
+  const oneRun = async (s: Scheduler, value: Case, thisRun: RunMark): Promise<void> => {
     const leaksBefore = !target && activeChecks === 1 ? takeResourceSnapshot() : undefined;
     const backend: Backend =
       target ??
