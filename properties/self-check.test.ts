@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BLIND_BUDGET_MS, DEFAULT_BUDGET_MS, layerBudgetMs, selfCheckVariant } from './self-check.js';
+import { PROPERTIES } from './catalog.js';
+import { BLIND_BUDGET_MS, DEFAULT_BUDGET_MS, layerBudgetMs, roundProperties, selfCheckVariant } from './self-check.js';
 import { findVariant, VARIANTS, variantAdapter } from './variants/index.js';
 
 // The catalogue at a fixed seed and a small budget on the simulated layer (the live layer is
@@ -41,6 +42,17 @@ describe('the default self-check gives each variant the time it needs', () => {
     if (!plain) throw new Error('leak-on-remove is missing from the catalogue');
     expect(layerBudgetMs(plain, 'simulated')).toBe(DEFAULT_BUDGET_MS);
     expect(layerBudgetMs(slow, 'live', 5_000)).toBe(5_000);
+  });
+
+  it('after the short rounds, a variant the catalogue focuses goes to the properties it names (only there)', () => {
+    const v = findVariant('handshake-watchdog-forgets-reset');
+    if (!v) throw new Error('handshake-watchdog-forgets-reset is missing from the catalogue');
+    const names = (layer: 'live' | 'simulated', round: number) => roundProperties(v, layer, round).map((p) => p.name);
+    expect(names('live', 0)).toEqual(PROPERTIES.map((p) => p.name));
+    expect(names('live', 1)).toEqual(PROPERTIES.map((p) => p.name));
+    expect(names('live', 2)).toEqual(['pool-linearizable']);
+    expect(names('live', 3)).toEqual(['pool-linearizable']);
+    expect(names('simulated', 3)).toEqual(PROPERTIES.map((p) => p.name));
   });
 
   it('a verdict says what it spent and what it had', async () => {

@@ -1,4 +1,4 @@
-import { PROPERTIES } from './catalog.js';
+import { PROPERTIES, type PropertyDefinition } from './catalog.js';
 import type { Layer } from './check-runner.js';
 import { KEYS_PROPERTY } from './keys-property.js';
 import { PARALLEL_PROPERTY } from './parallel/parallel-property.js';
@@ -72,6 +72,8 @@ export interface SelfCheckOptions {
  * milliseconds; a bug only one property sees costs the others no more than their tries.
  */
 const ROUNDS = [0.01, 0.05, 0.2, 1] as const;
+/** The short tries every property gets, whatever the catalogue says can see the variant (`focus`). */
+const SHORT_ROUNDS = 2;
 const ATTEMPT_RUNS: Record<Layer, number> = { simulated: 100_000, live: 5_000 };
 
 /**
@@ -106,17 +108,27 @@ export async function selfCheckVariant(variant: BrokenVariant, options: SelfChec
   };
 }
 
+/** The properties a round tries: all in the two short rounds, then those the catalogue focuses on, where it does. */
+export function roundProperties(variant: BrokenVariant, layer: Layer, round: number): readonly PropertyDefinition[] {
+  const focus = variant.focus?.[layer];
+  return round >= SHORT_ROUNDS && focus ? PROPERTIES.filter((p) => focus.includes(p.name)) : PROPERTIES;
+}
+
 async function selfCheckLayer(variant: BrokenVariant, layer: Layer, options: SelfCheckOptions): Promise<LayerVerdict> {
   const capMs = layerBudgetMs(variant, layer, options.capMs);
   const started = performance.now();
   for (const [round, share] of ROUNDS.entries()) {
-    for (const [k, property] of PROPERTIES.entries()) {
+    // The last round goes to the properties the catalogue says can see the variant, where it says.
+    const last = round === ROUNDS.length - 1;
+    const tried =
+      last && variant.focus?.[layer] ? PROPERTIES.filter((p) => variant.focus?.[layer]?.includes(p.name)) : PROPERTIES;
+    for (const [k, property] of tried.entries()) {
       const remaining = capMs - (performance.now() - started);
       if (remaining <= 0) break;
       // The properties still to try in this round share what is left: in the last round the first
       // property would otherwise take it all (the network-fault variants only the parallel
       // property, second in line, can see were missed that way).
-      const fairShare = remaining / (PROPERTIES.length - k);
+      const fairShare = remaining / (tried.length - k);
       const attempt = {
         layer,
         variant,

@@ -51,6 +51,12 @@ export interface BrokenVariant {
    * enough: measured, with room for a loaded machine. `--cap` overrides it.
    */
   readonly budgetMs?: Partial<Record<'live' | 'simulated', number>>;
+  /**
+   * The properties that can see it on a layer, where only some can and they need long: after the
+   * two short rounds every property gets (1% and 5% of the budget each), the rest of the default
+   * self-check's budget goes to them alone, so another property catching it first is still seen.
+   */
+  readonly focus?: Partial<Record<'live' | 'simulated', readonly string[]>>;
 }
 
 /** The variant's adapter: this project's pool and client built from the patched copy of the source. */
@@ -327,9 +333,11 @@ export const VARIANTS: readonly BrokenVariant[] = [
     ],
     shortest: { commands: 2, why: 'a connection made during a black hole, then the recovery after heal' },
     blindSpot: { layer: 'simulated', why: NO_GRPC_IN_SIMULATION },
-    // Caught on the live layer in 60-70 s (docs/properties-and-model.md, the catalogue table): only the parallel property
-    // with network faults sees it, a third of the default share.
-    budgetMs: { live: 150_000 },
+    // Only the parallel property with network faults sees it, and its runs are slow (a run that shows
+    // it waits out the 8 s recovery bound): caught at 87 s in one default self-check, at 198 s in
+    // another (seed 20261206, 2026-12-06, after a sixth property took its share of the short rounds).
+    budgetMs: { live: 300_000 },
+    focus: { live: ['pool-linearizable'] },
   },
   {
     name: 'close-leaks-connecting-socket',
@@ -346,8 +354,9 @@ export const VARIANTS: readonly BrokenVariant[] = [
     shortest: { commands: 3, why: 'a black hole, a connection made behind it, and a close before the watchdog fires' },
     blindSpot: { layer: 'simulated', why: NO_GRPC_IN_SIMULATION },
     // Caught on the live layer in 60-70 s (docs/properties-and-model.md, the catalogue table): only the parallel property
-    // with network faults sees it, a third of the default share.
+    // with network faults sees it.
     budgetMs: { live: 150_000 },
+    focus: { live: ['pool-linearizable'] },
   },
   {
     name: 'connector-drops-defaults',
@@ -358,8 +367,9 @@ export const VARIANTS: readonly BrokenVariant[] = [
     shortest: { commands: 3, why: 'a fault or a stop, a connection living through it, and the recovery after' },
     blindSpot: { layer: 'simulated', why: NO_GRPC_IN_SIMULATION },
     // Caught on the live layer in 60-70 s (docs/properties-and-model.md, the catalogue table): only the parallel property
-    // with network faults sees it, a third of the default share.
+    // with network faults sees it.
     budgetMs: { live: 150_000 },
+    focus: { live: ['pool-linearizable'] },
   },
   {
     name: 'keys-ignore-options',
