@@ -26,7 +26,19 @@ interface Verdict {
 describe('npm run self-check', () => {
   it('a cap spent before the first run never counts as caught (issue 14.1)', async () => {
     const json = path.join(dir, 'tiny-cap.json');
-    const r = await runCli('self-check', ['--cap', '1ms', '--variant', 'lock-per-call', '--seed', '1', '--json', json]);
+    const md = path.join(dir, 'tiny-cap.md');
+    const r = await runCli('self-check', [
+      '--cap',
+      '1ms',
+      '--variant',
+      'lock-per-call',
+      '--seed',
+      '1',
+      '--json',
+      json,
+      '--markdown',
+      md,
+    ]);
     const { variants } = JSON.parse(await readFile(json, 'utf8')) as { variants: Verdict[] };
     expect(variants).toHaveLength(1);
     // Caught only by a run that failed; with no run at all it is missed, not "caught after 0 runs".
@@ -39,6 +51,10 @@ describe('npm run self-check', () => {
       }
     }
     expect([0, 1]).toContain(r.code);
+    // The catalogue table: a header, a rule and the one variant's row.
+    const table = (await readFile(md, 'utf8')).trimEnd().split('\n');
+    expect(table).toHaveLength(3);
+    expect(table[2]).toMatch(/^\| lock-per-call +\| creation race +\| /);
     // A layer with nothing caught has no median to print (it printed "NaN s").
     expect(r.stdout).not.toMatch(/NaN/);
     for (const l of ['simulated', 'live'] as const) {

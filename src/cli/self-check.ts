@@ -5,6 +5,7 @@ import {
   selfCheckVariant,
   type VariantVerdict,
 } from '../../properties/self-check.js';
+import { catalogueTable } from '../../properties/self-check-table.js';
 import { VARIANTS } from '../../properties/variants/index.js';
 import { defaultWorkers, PropertyWorkers } from '../../properties/workers/worker-pool.js';
 import { checkOutputFile, OutputPathError, writeFileAtomic } from '../harness/reports.js';
@@ -15,7 +16,7 @@ import { parseDuration, parseInteger, parseOptions, parseSeed } from './parse-op
 import { runMain } from './run-main.js';
 import { STOPPED } from './stop-signal.js';
 
-const HELP = `Usage: npm run self-check -- [--cap D] [--seed S] [--variant NAME] [--layer live|simulated|all] [--json FILE]
+const HELP = `Usage: npm run self-check -- [--cap D] [--seed S] [--variant NAME] [--layer live|simulated|all] [--json FILE] [--markdown FILE]
 
 Runs the properties against every known-broken variant in properties/variants/ on each layer
 (simulated, then live) and prints, per layer, whether each was caught, by which property, after
@@ -35,6 +36,8 @@ A property whose time ran out before its first run counts as not having caught t
   --json FILE      write { variants: [{ name, caught, layers: { simulated: { caught, by, runs,
                    seconds, shrunkCommands, counterexample, blindSpot }, live: {...} } }] }
                    (and "interrupted" when stopped early)
+  --markdown FILE  write the catalogue table: per variant and layer, the property that caught it,
+                   run and seconds to the first failure, shrunk/shortest (as in the README)
 ${GRPC_JS_HELP}
   -h, --help       this text
 
@@ -51,6 +54,7 @@ runMain(
         layer: { type: 'string', default: 'all' },
         workers: { type: 'string' },
         json: { type: 'string' },
+        markdown: { type: 'string' },
         'grpc-js': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
@@ -71,9 +75,13 @@ runMain(
     const chosen = values.variant === undefined ? VARIANTS : VARIANTS.filter((v) => v.name === values.variant);
     if (chosen.length === 0)
       throw new UsageError(`--variant: no variant named "${values.variant}" (known: ${VARIANTS.map((v) => v.name).join(', ')})`);
-    if (values.json !== undefined) {
-      await checkOutputFile(values.json).catch((error: unknown) => {
-        throw error instanceof OutputPathError ? new EnvironmentError(`--json ${error.message}`) : error;
+    for (const [flag, file] of [
+      ['--markdown', values.markdown],
+      ['--json', values.json],
+    ] as const) {
+      if (file === undefined) continue;
+      await checkOutputFile(file).catch((error: unknown) => {
+        throw error instanceof OutputPathError ? new EnvironmentError(`${flag} ${error.message}`) : error;
       });
     }
 
@@ -131,6 +139,7 @@ runMain(
       const interrupted = stop.reason ?? null;
       await writeFileAtomic(values.json, `${JSON.stringify({ interrupted, grpcJs, variants: verdicts }, null, 2)}\n`);
     }
+    if (values.markdown) await writeFileAtomic(values.markdown, `${catalogueTable(verdicts)}\n`);
     return caught.length === verdicts.length ? 0 : 1;
   },
   { stoppable: true },
