@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkEnvironmentProperty, Lifecycle } from './environment-property.js';
 import { ProgramTextError } from './parallel/program-text.js';
-import { endRun, startRun } from './runs-in-flight.js';
+import { endRun, runsInFlight, startRun } from './runs-in-flight.js';
 import { findVariant } from './variants/index.js';
 
 /**
@@ -46,6 +46,15 @@ describe('environment-lifecycle', () => {
       for (const t of timers) clearTimeout(t);
       endRun(other);
     }
+  });
+
+  // A time limit cuts a lifecycle off (fast-check stops waiting, the run goes on): the check must
+  // not return before it has ended, or its broken dispose's pools reconnect beside the next check.
+  it('returns only once a lifecycle its time limit cut off has ended', async () => {
+    const variant = findVariant('env-dispose-forgets-custom-pools');
+    const r = await checkEnvironmentProperty({ layer: 'live', runs: 50, seed: 7, timeLimitMs: 300, variant });
+    expect(runsInFlight()).toBe(0);
+    expect(r.runs).toBeGreaterThan(0);
   });
 
   it('is skipped on the simulated layer and for another pool, saying why', async () => {

@@ -29,6 +29,11 @@ export function endRun(mark: RunMark): void {
   if (inFlight.size === 0) for (const wake of whenNone.splice(0)) wake();
 }
 
+/** How many runs are in flight in this process now. */
+export function runsInFlight(): number {
+  return inFlight.size;
+}
+
 /** Resolves once no run of any check is in flight in this process (at once if none is). */
 export function noRunsInFlight(): Promise<void> {
   if (inFlight.size === 0) return Promise.resolve();

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { PROPERTIES } from './catalog.js';
-import { BLIND_BUDGET_MS, DEFAULT_BUDGET_MS, layerBudgetMs, roundProperties, selfCheckVariant } from './self-check.js';
+import {
+  BLIND_BUDGET_MS,
+  DEFAULT_BUDGET_MS,
+  layerBudgetMs,
+  roundProperties,
+  secondLookOrder,
+  selfCheckVariant,
+} from './self-check.js';
 import { findVariant, VARIANTS, variantAdapter } from './variants/index.js';
 
 // The catalogue at a fixed seed and a small budget on the simulated layer (the live layer is
@@ -53,6 +60,11 @@ describe('the default self-check gives each variant the time it needs', () => {
     expect(names('live', 2)).toEqual(['pool-linearizable']);
     expect(names('live', 3)).toEqual(['pool-linearizable']);
     expect(names('simulated', 3)).toEqual(PROPERTIES.map((p) => p.name));
+    // A second look (the first catch shrank badly) tries the focused properties first.
+    const idle = findVariant('connector-reconnects-on-idle');
+    if (!idle) throw new Error('connector-reconnects-on-idle is missing from the catalogue');
+    expect(secondLookOrder(idle, 'live')[0]?.name).toBe('connectivity-spec');
+    expect(secondLookOrder(idle, 'simulated').map((p) => p.name)).toEqual(PROPERTIES.map((p) => p.name));
   });
 
   it('a verdict says what it spent and what it had', async () => {

@@ -204,6 +204,12 @@ interface Shortest {
   readonly commands: number | null;
 }
 
+/** The properties a second look tries, in order: those the catalogue focuses on for this layer first. */
+export function secondLookOrder(variant: BrokenVariant, layer: Layer): readonly PropertyDefinition[] {
+  const focus = variant.focus?.[layer] ?? [];
+  return [...PROPERTIES.filter((p) => focus.includes(p.name)), ...PROPERTIES.filter((p) => !focus.includes(p.name))];
+}
+
 async function secondLook(
   variant: BrokenVariant,
   layer: Layer,
@@ -214,7 +220,7 @@ async function secondLook(
 ): Promise<Shortest> {
   let best = first;
   const capMs = layerBudgetMs(variant, layer, options.capMs);
-  for (const property of PROPERTIES) {
+  for (const property of secondLookOrder(variant, layer)) {
     if (best.commands !== null && best.commands <= variant.shortest.commands + 1) break;
     if (property.name === caughtBy || remainingMs <= 0) continue;
     const lookMs = Math.min(remainingMs, capMs * SECOND_LOOK_SHARE);
