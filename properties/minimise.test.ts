@@ -28,6 +28,11 @@ describe('minimisation candidates', () => {
     expect(texts.some((t) => t.includes('wave(1, x2)'))).toBe(true);
     expect(texts.some((t) => t.includes('c2: call(1)') && !t.includes('fail='))).toBe(true);
     expect(texts.some((t) => t.includes('nemesis: stop(1)'))).toBe(true);
+    // A load pattern and a late call each become one ordinary call.
+    const withLoad = parseProgram(['c1: load(0, spike 1 then 3) ; call(1, late)', 'c2: stats()']);
+    const simplified = candidates(withLoad).map((p) => describeProgram(p).join('\n'));
+    expect(simplified).toContain(['c1: call(0) ; call(1, late)', 'c2: stats()'].join('\n'));
+    expect(simplified).toContain(['c1: load(0, spike 1 then 3) ; call(1)', 'c2: stats()'].join('\n'));
     for (const p of all) expect(describeProgram(parseProgram(describeProgram(p)))).toEqual(describeProgram(p));
   });
 

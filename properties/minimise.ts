@@ -59,13 +59,18 @@ type Op = ClientOp | NemesisOp;
 const without = <T>(list: readonly T[], k: number): T[] => list.filter((_, j) => j !== k);
 const replaced = <T>(list: readonly T[], k: number, item: T): T[] => list.map((x, j) => (j === k ? item : x));
 
-/** Simpler forms of one operation: no failure code, a smaller wave, a wave as one call, no wait, address 0. */
+/**
+ * Simpler forms of one operation: no failure code, a smaller wave, a wave or a load pattern as one
+ * call, a late call as an ordinary one, no wait, address 0.
+ */
 function simpler(op: Op): Op[] {
   const out: Op[] = [];
   if (op.f === 'wave') {
     if (op.count > 2) out.push({ ...op, count: op.count - 1 });
     out.push({ f: 'call', i: op.i, failCode: 0 });
   }
+  if (op.f === 'load') out.push({ f: 'call', i: op.i, failCode: 0 });
+  if (op.f === 'call' && op.late) out.push({ f: 'call', i: op.i, failCode: 0 });
   if (op.f === 'call' && op.failCode !== 0) out.push({ ...op, failCode: 0 });
   if ('after' in op && op.after) out.push({ ...op, after: 0 });
   if ('i' in op && op.i !== 0) out.push({ ...op, i: 0 } as Op);
