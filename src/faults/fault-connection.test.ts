@@ -1,6 +1,7 @@
 import { once } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { socketPair } from '../../test/socket-pair.js';
 import { type ConnectionHost, FaultConnection, type InstalledToxic } from './fault-connection.js';
 import { validateToxic } from './toxics.js';
 
@@ -9,21 +10,14 @@ afterEach(() => {
   for (const f of cleanup.splice(0).reverse()) f();
 });
 
-/** Two connected loopback sockets: `ours` (the proxy's side) and `peer` (the other end). */
-async function socketPair(): Promise<{ ours: net.Socket; peer: net.Socket }> {
-  const server = net.createServer({ allowHalfOpen: true });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
-  const ours = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, allowHalfOpen: true });
-  const [peer] = await accepted;
-  await once(ours, 'connect');
-  server.close();
-  for (const s of [ours, peer]) s.on('error', () => {});
+/** A socket pair (see `socketPair`), destroyed after the test. */
+async function pair(): Promise<{ ours: net.Socket; peer: net.Socket }> {
+  const p = await socketPair();
   cleanup.push(() => {
-    ours.destroy();
-    peer.destroy();
+    p.ours.destroy();
+    p.peer.destroy();
   });
-  return { ours, peer };
+  return p;
 }
 
 function host(): ConnectionHost {
@@ -48,8 +42,8 @@ function closes(socket: net.Socket, name: string, ms = 2_000): Promise<void> {
 
 describe('FaultConnection.reset', () => {
   it('closes a socket whose end of stream is still being sent (the server closed first, then a reset toxic)', async () => {
-    const client = await socketPair();
-    const server = await socketPair();
+    const client = await pair();
+    const server = await pair();
     const conn = new FaultConnection(host(), client.ours, server.ours, () => {});
     const reset: InstalledToxic = {
       toxic: validateToxic('r', { type: 'reset' }),
