@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkEnvironmentProperty, Lifecycle } from './environment-property.js';
 import { ProgramTextError } from './parallel/program-text.js';
 import { endRun, runsInFlight, startRun } from './runs-in-flight.js';
-import { findVariant } from './variants/index.js';
+import { type BrokenVariant, findVariant } from './variants/index.js';
 
 /**
  * The seed's `TestEnvironment` in generated lifecycles (`environment-lifecycle`, part of the main
@@ -55,6 +55,28 @@ describe('environment-lifecycle', () => {
     const r = await checkEnvironmentProperty({ layer: 'live', runs: 50, seed: 7, timeLimitMs: 300, variant });
     expect(runsInFlight()).toBe(0);
     expect(r.runs).toBeGreaterThan(0);
+  });
+
+  // Another realistic broken variant, for the metrics check: a client on a pool made with newPool
+  // records into metrics of its own, so the shared metrics miss its calls.
+  it('catches clients on a custom pool counted apart from the shared metrics', async () => {
+    const variant: BrokenVariant = {
+      name: 'env-custom-pool-metrics-apart',
+      bugClass: 'stats and metrics',
+      description: "a client on a newPool pool records into metrics of its own, not the environment's",
+      patches: [
+        {
+          file: 'env/test-environment.ts',
+          find: '{ pool: this.pool, metrics: this.metrics, ...options }',
+          replace: '{ pool: this.pool, ...options, metrics: options.pool ? new LoadTestMetrics() : this.metrics }',
+        },
+      ],
+      shortest: { commands: 3, why: 'a pool, a client on it that calls, the dispose' },
+    };
+    const r = await checkEnvironmentProperty({ layer: 'live', runs: 50, seed: 20_261_206, variant });
+    expect(r.passed).toBe(false);
+    expect(r.error).toMatch(/the shared metrics count 0 requests for 1 calls/);
+    expect(r.counterexample).toEqual(['pools(1)', 'client(pool=1, calls=0)', 'dispose(when=after, twice=no)']);
   });
 
   it('is skipped on the simulated layer and for another pool, saying why', async () => {
