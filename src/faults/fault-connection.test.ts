@@ -65,3 +65,74 @@ describe('FaultConnection.reset', () => {
     expect(reset.counters.connectionsReset).toBe(1);
   });
 });
+
+// Survivors of the mutation run (docs/measurements.md): the counters per direction and per toxic,
+// and a second reset or close of a connection already closing.
+describe('FaultConnection counters', () => {
+  const toxic = (name: string, type: 'reset' | 'close'): InstalledToxic => ({
+    toxic: validateToxic(name, type === 'reset' ? { type } : { type: 'close-after', afterMs: 0 }),
+    counters: { connectionsAffected: 0, connectionsReset: 0, connectionsClosed: 0, bytesSwallowed: 0 },
+  });
+
+  it('counts bytes forwarded each way apart', async () => {
+    const client = await pair();
+    const server = await pair();
+    const h = host();
+    new FaultConnection(h, client.ours, server.ours, () => {});
+    const up = once(server.peer, 'data');
+    client.peer.write('abc');
+    await up;
+    const down = once(client.peer, 'data');
+    server.peer.write('hello');
+    await down;
+    expect(h.totals.bytesUpstream).toBe(3);
+    expect(h.totals.bytesDownstream).toBe(5);
+  });
+
+  it('a connection already reset or closed is counted once: a second reset or close does nothing', async () => {
+    const client = await pair();
+    const server = await pair();
+    const h = host();
+    const conn = new FaultConnection(h, client.ours, server.ours, () => {});
+    const reset = toxic('r', 'reset');
+    const close = toxic('c', 'close');
+    conn.reset(reset);
+    conn.reset(reset);
+    conn.closeBy(close);
+    expect(reset.counters).toMatchObject({ connectionsAffected: 1, connectionsReset: 1 });
+    expect(close.counters).toMatchObject({ connectionsAffected: 0, connectionsClosed: 0 });
+    expect(h.totals).toMatchObject({ connectionsReset: 1, connectionsClosedByToxic: 0 });
+  });
+
+  it('one toxic affecting a connection twice counts it once; two toxics count it once each', async () => {
+    const client = await pair();
+    const server = await pair();
+    const conn = new FaultConnection(host(), client.ours, server.ours, () => {});
+    const a = toxic('a', 'close');
+    const b = toxic('b', 'close');
+    conn.affected(a.counters);
+    conn.affected(a.counters);
+    conn.affected(b.counters);
+    expect(a.counters.connectionsAffected).toBe(1);
+    expect(b.counters.connectionsAffected).toBe(1);
+  });
+
+  it('a close by a toxic ends both sockets (the peers see the end) and counts it', async () => {
+    const client = await pair();
+    const server = await pair();
+    const h = host();
+    const conn = new FaultConnection(h, client.ours, server.ours, () => {});
+    const close = toxic('c', 'close');
+    // Listened for before the close: the proxy's sockets close right after their end is sent.
+    const ended = Promise.all([
+      once(client.peer, 'end'),
+      once(server.peer, 'end'),
+      closes(client.ours, "the proxy's client-side socket"),
+      closes(server.ours, "the proxy's server-side socket"),
+    ]);
+    conn.closeBy(close);
+    await ended;
+    expect(close.counters.connectionsClosed).toBe(1);
+    expect(h.totals.connectionsClosedByToxic).toBe(1);
+  });
+});
