@@ -36,6 +36,16 @@ describe('minimisation candidates', () => {
     for (const p of all) expect(describeProgram(parseProgram(describeProgram(p)))).toEqual(describeProgram(p));
   });
 
+  it("a branch's first operation moved into the prefix: the same operations, one fewer concurrent, ranked smaller", () => {
+    const p = parseProgram(['c1: call(1)', 'c2: stats()', 'c3: call(0) ; close()']);
+    const texts = candidates(p).map((q) => describeProgram(q).join('\n'));
+    expect(texts).toContain(['prefix: call(1)', 'c1: stats()', 'c2: call(0) ; close()'].join('\n'));
+    expect(texts).toContain(['prefix: call(0)', 'c1: call(1)', 'c2: stats()', 'c3: close()'].join('\n'));
+    const moved = parseProgram(['prefix: call(0)', 'c1: call(1)', 'c2: stats()', 'c3: close()']);
+    const [ops, concurrent] = PROGRAM_SHAPE.size(moved);
+    expect([ops, concurrent]).toEqual([PROGRAM_SHAPE.size(p)[0], (PROGRAM_SHAPE.size(p)[1] as number) - 1]);
+  });
+
   it('a command list: one step fewer each, and simpler steps the parser reads back', () => {
     const steps = ['wave([0,1], 3x2, delay=20ms, fail=13)', 'call(1, fail=5)', 'remove(1)'];
     const all = STEPS_SHAPE.candidates(steps);

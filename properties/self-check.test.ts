@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PROPERTIES } from './catalog.js';
 import {
   BLIND_BUDGET_MS,
@@ -65,6 +65,28 @@ describe('the default self-check gives each variant the time it needs', () => {
     if (!idle) throw new Error('connector-reconnects-on-idle is missing from the catalogue');
     expect(secondLookOrder(idle, 'live')[0]?.name).toBe('connectivity-spec');
     expect(secondLookOrder(idle, 'simulated').map((p) => p.name)).toEqual(PROPERTIES.map((p) => p.name));
+  });
+
+  it('the self-check follows those rounds: every property twice, then only the focused ones', async () => {
+    // A bug the simulated layer cannot see, focused there on one property: every round runs out.
+    const base = findVariant('handshake-watchdog-forgets-reset');
+    if (!base) throw new Error('handshake-watchdog-forgets-reset is missing from the catalogue');
+    const v = { ...base, focus: { simulated: ['keys-isolate'] } };
+    const tried: string[] = [];
+    const spies = PROPERTIES.map((p) =>
+      vi.spyOn(p, 'check').mockImplementation(async (c) => {
+        tried.push(p.name);
+        return { passed: true, runs: 1, layer: c.layer, seed: c.seed ?? 0, wallMs: 1 } as Awaited<ReturnType<typeof p.check>>;
+      }),
+    );
+    try {
+      await selfCheckVariant(v, { capMs: 2_000, seed: 1, layers: ['simulated'] });
+    } finally {
+      for (const s of spies) s.mockRestore();
+    }
+    const all = PROPERTIES.map((p) => p.name);
+    expect(tried.slice(0, 2 * all.length)).toEqual([...all, ...all]);
+    expect(tried.slice(2 * all.length)).toEqual(['keys-isolate', 'keys-isolate']);
   });
 
   it('a verdict says what it spent and what it had', async () => {

@@ -118,10 +118,8 @@ async function selfCheckLayer(variant: BrokenVariant, layer: Layer, options: Sel
   const capMs = layerBudgetMs(variant, layer, options.capMs);
   const started = performance.now();
   for (const [round, share] of ROUNDS.entries()) {
-    // The last round goes to the properties the catalogue says can see the variant, where it says.
-    const last = round === ROUNDS.length - 1;
-    const tried =
-      last && variant.focus?.[layer] ? PROPERTIES.filter((p) => variant.focus?.[layer]?.includes(p.name)) : PROPERTIES;
+    // After the short rounds, the properties the catalogue says can see the variant, where it says.
+    const tried = roundProperties(variant, layer, round);
     for (const [k, property] of tried.entries()) {
       const remaining = capMs - (performance.now() - started);
       if (remaining <= 0) break;
