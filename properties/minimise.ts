@@ -83,10 +83,10 @@ function simpler(op: Op): Op[] {
 /**
  * Every program one step smaller or simpler than `p`, most reducing first: without the held key,
  * without the threads sharing its metrics,
- * without one operation, without a whole branch, with two branches merged (one client fewer, the
- * same operations in sequence), with a branch's first operation moved to the end of the prefix
- * (the same operations, one fewer running concurrently: its setup is then done before the race
- * instead of being one more thing the race must order right), and with one operation simplified.
+ * without one operation, without a whole branch, with a branch's first operation moved to the end
+ * of the prefix (the same operations, one fewer running concurrently: its setup is then done
+ * before the race instead of being one more thing the race must order right), with two branches
+ * merged (one client fewer, the same operations in sequence), and with one operation simplified.
  */
 export function candidates(p: Program): Program[] {
   const removals: Program[] = [
@@ -118,7 +118,10 @@ export function candidates(p: Program): Program[] {
     ops.flatMap((op, k) => simpler(op).map((s) => rebuild(replaced(ops, k, s)))),
   );
   // A branch emptied by the above is dropped (an empty client line would read as nothing).
-  return [...removals, ...moves, ...merges, ...simplified].map((q) => ({ ...q, branches: q.branches.filter((b) => b.length > 0) }));
+  return [...removals, ...moves, ...merges, ...simplified].map((q) => ({
+    ...q,
+    branches: q.branches.filter((b) => b.length > 0),
+  }));
 }
 
 /** How a minimisation sees a case: its smaller neighbours, its steps as a failure file holds them, its size. */
