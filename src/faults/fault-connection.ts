@@ -23,6 +23,7 @@ export interface ProxyTotals {
   bytesSwallowed: number;
   connectionsReset: number;
   connectionsClosedByToxic: number;
+  clientResets: number;
 }
 
 /** What a connection needs from its proxy. */
@@ -73,8 +74,13 @@ export class FaultConnection {
     this.#onClosed = onClosed;
     this.#open = up ? 2 : 1;
     for (const socket of up ? [down, up] : [down]) {
-      socket.on('error', () => {
-        // Handled by 'close' (hadError): a peer's reset closes the whole connection.
+      socket.on('error', (error: NodeJS.ErrnoException) => {
+        // Handled by 'close' (hadError): a peer's reset closes the whole connection. Counted when
+        // the client reset it: a client that resets what it could close gracefully shows there.
+        if (socket === down && error.code === 'ECONNRESET') {
+          this.#host.totals.clientResets += 1;
+          this.#host.changed();
+        }
       });
       socket.once('close', (hadError) => {
         if (hadError) this.destroy();

@@ -95,6 +95,20 @@ describe('FaultProxy', () => {
     expect(() => proxy.addToxic('x', { type: 'refuse' })).toThrow(expect.objectContaining({ code: 'ERR_PROXY_STATE' }));
   });
 
+  it("counts a client's reset apart from its graceful close", async () => {
+    const echo = await echoServer();
+    const proxy = await proxyTo(echo.address);
+    const graceful = await client(proxy);
+    graceful.socket.end();
+    await proxy.waitUntil((s) => s.openConnections === 0, 3_000, 'the first connection closed');
+    expect(proxy.stats().clientResets).toBe(0);
+    const abrupt = await client(proxy);
+    await proxy.waitUntil((s) => s.openConnections === 1, 3_000, 'the second connection open');
+    abrupt.socket.resetAndDestroy();
+    await proxy.waitUntil((s) => s.openConnections === 0, 3_000, 'the second connection closed');
+    expect(proxy.stats()).toMatchObject({ acceptedConnections: 2, clientResets: 1 });
+  });
+
   it('validates options and toxic specs up front, naming the field', async () => {
     await expect(FaultProxy.start({ upstream: 'nope' })).rejects.toMatchObject({ code: 'ERR_PROXY_OPTIONS' });
     await expect(FaultProxy.start({ upstream: '127.0.0.1:0' })).rejects.toMatchObject({ code: 'ERR_PROXY_OPTIONS' });

@@ -60,6 +60,8 @@ export interface FaultProxyStats {
   readonly connectionsClosedByToxic: number;
   /** Connections that could not reach the upstream server (the client was reset). */
   readonly upstreamFailures: number;
+  /** Connections the client reset (ECONNRESET on the client's socket) instead of closing them (FIN). */
+  readonly clientResets: number;
   /** The toxics installed now, in the order they were added. */
   readonly toxics: readonly ToxicStats[];
 }
@@ -88,6 +90,7 @@ export class FaultProxy {
     bytesSwallowed: 0,
     connectionsReset: 0,
     connectionsClosedByToxic: 0,
+    clientResets: 0,
   };
   #accepted = 0;
   #open = 0;

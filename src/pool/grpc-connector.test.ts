@@ -241,6 +241,7 @@ describe('GrpcConnector', () => {
       expect(closeMs).toBeLessThan(3_000);
       // A FIN alone is swallowed and the client would hold its half-closed socket: only a reset frees both ends.
       await proxy.waitUntil((s) => s.openConnections === 0, 3_000, 'the client let go of its socket');
+      expect(proxy.stats().clientResets).toBe(1);
     },
   );
 
@@ -252,5 +253,69 @@ describe('GrpcConnector', () => {
     await connector.close(c);
     await server.ledger.waitUntil((l) => l.openConnections === 0, 3_000, 'closed');
     expect(proxy.stats()).toMatchObject({ openConnections: 0, connectionsReset: 0 });
+  });
+
+  it.each([
+    ['plaintext', false],
+    ['TLS', true],
+  ] as const)(
+    'resets only connections that do not answer its ping: a healthy one ends without a reset (%s; seen by the proxy)',
+    async (_, tls) => {
+      const { proxy } = await proxiedServer({ tls });
+      const connector = new GrpcConnector();
+      const c = await connector.connect((tls ? tlsTarget : target)(proxy.address));
+      await connector.call(c, { requestId: 'ok' }, 2_000);
+      await connector.close(c);
+      await proxy.waitUntil((s) => s.openConnections === 0, 3_000, 'closed');
+      expect(proxy.stats()).toMatchObject({ acceptedConnections: 1, clientResets: 0 });
+    },
+  );
+
+  it('validates handshakeTimeoutMs; 0 turns the watchdog off (a black-holed handshake is then never given up)', async () => {
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => new GrpcConnector({}, { handshakeTimeoutMs: bad })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', message: expect.stringContaining('handshakeTimeoutMs') }),
+      );
+    }
+    const { proxy } = await proxiedServer();
+    proxy.addToxic('bh', { type: 'handshake-blackhole' });
+    const watched = new GrpcConnector(FAST_RECONNECT, { handshakeTimeoutMs: 200 });
+    const unwatched = new GrpcConnector(FAST_RECONNECT, { handshakeTimeoutMs: 0 });
+    const a = await watched.connect(target(proxy.address));
+    cleanup.push(() => watched.close(a));
+    await proxy.waitUntil(
+      (s) => s.acceptedConnections >= 2,
+      5_000,
+      'the watchdog gave up the first attempt and grpc-js tried again',
+    );
+    const { proxy: other } = await proxiedServer();
+    other.addToxic('bh', { type: 'handshake-blackhole' });
+    const b = await unwatched.connect(target(other.address));
+    cleanup.push(() => unwatched.close(b));
+    await other.waitUntil((s) => s.acceptedConnections === 1, 5_000, 'the channel connects ahead of use');
+    // Several of the watched channel's timeouts and backoffs: no second attempt without a watchdog.
+    await expect(other.waitUntil((s) => s.acceptedConnections > 1, 1_500, 'a second attempt')).rejects.toMatchObject({
+      name: 'ProxyWaitTimeoutError',
+    });
+  });
+
+  it('a wait-for-ready call waits through refused connections and is served once they are accepted; a plain one fails UNAVAILABLE', async () => {
+    const { server, proxy } = await proxiedServer();
+    proxy.addToxic('no', { type: 'refuse' });
+    const connector = new GrpcConnector(FAST_RECONNECT);
+    const c = await connector.connect(target(proxy.address));
+    cleanup.push(() => connector.close(c));
+    await expect(connector.call(c, { requestId: 'plain' }, 20_000)).rejects.toMatchObject({ status: grpc.status.UNAVAILABLE });
+    const waiting = connector.call(c, { requestId: 'patient', waitForReady: true }, 20_000);
+    const settled = waiting.then(
+      () => 'served',
+      (e: unknown) => e,
+    );
+    const before = proxy.stats().acceptedConnections;
+    await proxy.waitUntil((s) => s.acceptedConnections > before, 5_000, 'another refused attempt while the call waits');
+    proxy.removeToxic('no');
+    expect(await settled).toBe('served');
+    expect(server.ledger.timesSeen('patient')).toBe(1);
+    expect(server.ledger.timesSeen('plain')).toBe(0);
   });
 });
