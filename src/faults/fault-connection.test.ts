@@ -24,7 +24,14 @@ function host(): ConnectionHost {
   return {
     toxics: () => [],
     random: () => 0.5,
-    totals: { bytesUpstream: 0, bytesDownstream: 0, bytesSwallowed: 0, connectionsReset: 0, connectionsClosedByToxic: 0, clientResets: 0 },
+    totals: {
+      bytesUpstream: 0,
+      bytesDownstream: 0,
+      bytesSwallowed: 0,
+      connectionsReset: 0,
+      connectionsClosedByToxic: 0,
+      clientResets: 0,
+    },
     changed: () => {},
   };
 }
