@@ -143,3 +143,55 @@ describe('FaultConnection counters', () => {
     expect(h.totals.connectionsClosedByToxic).toBe(1);
   });
 });
+
+describe('FaultConnection toxics, with the random draw fixed', () => {
+  /** A connection whose host holds `toxics` and draws `draw` for every jitter; the client's peer writes. */
+  async function through(spec: Parameters<typeof validateToxic>[1], draw: number) {
+    const client = await pair();
+    const server = await pair();
+    const installed: InstalledToxic = {
+      toxic: validateToxic('t', spec),
+      counters: { connectionsAffected: 0, connectionsReset: 0, connectionsClosed: 0, bytesSwallowed: 0 },
+    };
+    const h = { ...host(), toxics: () => [installed], random: () => draw };
+    const conn = new FaultConnection(h, client.ours, server.ours, () => {});
+    cleanup.push(() => conn.destroy());
+    return { client, server };
+  }
+
+  /** Ms from writing `text` at the client until all of it reached the server, and the chunks it came in. */
+  async function timed(p: Awaited<ReturnType<typeof through>>, text: string) {
+    const chunks: string[] = [];
+    const t0 = performance.now();
+    const all = new Promise<void>((resolve) => {
+      p.server.peer.on('data', (d: Buffer) => {
+        chunks.push(d.toString());
+        if (chunks.join('').length >= text.length) resolve();
+      });
+    });
+    p.client.peer.write(text);
+    await all;
+    return { ms: performance.now() - t0, chunks };
+  }
+
+  it('latency with jitter: the lowest draw takes the jitter off, the highest adds it', async () => {
+    // latency 1000 ms ± 1000: a draw of 0 forwards at once, one near 1 after almost 2 s. The upper
+    // bound on the fast case leaves 800 ms for a loaded machine; the lower bound on the slow one
+    // only load can lengthen.
+    const fast = await timed(await through({ type: 'latency', latencyMs: 1_000, jitterMs: 1_000 }, 0), 'x');
+    expect(fast.ms).toBeLessThan(800);
+    const slow = await timed(await through({ type: 'latency', latencyMs: 200, jitterMs: 200 }, 0.999), 'x');
+    expect(slow.ms).toBeGreaterThanOrEqual(390);
+  });
+
+  it('slicer: a chunk goes out in slices of sliceBytes, delayMs apart, bytes intact and in order', async () => {
+    const text = 'abcdefghij';
+    const sliced = await timed(await through({ type: 'slicer', sliceBytes: 3, delayMs: 200 }, 0.5), text);
+    expect(sliced.chunks.join('')).toBe(text);
+    // Four slices, a 200 ms gap before each of the last three: only load can add to it.
+    expect(sliced.ms).toBeGreaterThanOrEqual(595);
+    // The first slice is alone on the wire for 200 ms: a reader would have to stall that long to
+    // see it joined to the next.
+    expect(sliced.chunks[0]).toBe('abc');
+  });
+});
