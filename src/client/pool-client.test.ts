@@ -125,6 +125,27 @@ describe('PoolClient', () => {
     expect(client.stats()).toMatchObject({ calls: 2, succeeded: 1, failed: 1 });
   });
 
+  it('passes wait-for-ready to the connector only when the call asks for it', async () => {
+    const seen: Array<boolean | undefined> = [];
+    const pool = new ConnectionPool({
+      connector: {
+        connect: async (t) => ({ id: 1, keyId: t.keyId, address: t.address }),
+        close: async () => {},
+        call: async (_c, r) => {
+          seen.push(r.waitForReady);
+          return { requestId: r.requestId, payload: new Uint8Array(), timesSeen: 1, serverId: 'fake' };
+        },
+        health: async () => 'SERVING',
+      },
+    });
+    cleanup.push(() => pool.close());
+    const client = new PoolClient('127.0.0.1:1', { pool });
+    await client.call({}, { waitForReady: true });
+    await client.call();
+    await client.call({}, { waitForReady: false });
+    expect(seen).toEqual([true, false, false]);
+  });
+
   it('says which action a closed client refused', async () => {
     const client = new PoolClient('127.0.0.1:1', { pool: ownPool() });
     client.close();

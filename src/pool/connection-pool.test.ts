@@ -290,6 +290,47 @@ describe('ConnectionPool bookkeeping', () => {
     expect(p.stats()).toMatchObject({ inFlight: 0, draining: 0, closed: 1 });
   });
 
+  it('keys() and inspect(): live keys in creation order, a draining entry with its lease, the locks', async () => {
+    const p = new ConnectionPool({ connector: fakeConnector() });
+    await p.add('127.0.0.1:2');
+    await p.add('127.0.0.1:1');
+    const lease = await p.acquire('127.0.0.1:2');
+    expect(p.keys()).toEqual([p.keyOf('127.0.0.1:2').id, p.keyOf('127.0.0.1:1').id]);
+    const removing = p.remove('127.0.0.1:2');
+    for (let turns = 0; p.stats().draining === 0 && turns < 1_000; turns++) await Promise.resolve();
+    const seen = p.inspect();
+    expect(seen.closed).toBe(false);
+    expect(seen.entries).toEqual([
+      { keyId: p.keyOf('127.0.0.1:1').id, address: '127.0.0.1:1', state: 'live', inFlight: 0, connectionId: 2 },
+    ]);
+    expect(seen.draining).toEqual([
+      { keyId: p.keyOf('127.0.0.1:2').id, address: '127.0.0.1:2', state: 'draining', inFlight: 1, connectionId: 1 },
+    ]);
+    expect(seen.locks.every((l) => typeof l.keyId === 'string' && l.users >= 0)).toBe(true);
+    expect(p.keys()).toEqual([p.keyOf('127.0.0.1:1').id]);
+    lease.release();
+    await removing;
+    await p.close();
+    expect(p.inspect()).toMatchObject({ closed: true, entries: [], draining: [] });
+  });
+
+  it('close waits for connections a remove is still draining', async () => {
+    const p = new ConnectionPool({ connector: fakeConnector() });
+    const lease = await p.acquire('127.0.0.1:1');
+    const removing = p.remove('127.0.0.1:1');
+    for (let turns = 0; p.stats().draining === 0 && turns < 1_000; turns++) await Promise.resolve();
+    let closed = false;
+    const closing = p.close().then(() => {
+      closed = true;
+    });
+    for (let turns = 0; turns < 1_000; turns++) await Promise.resolve();
+    expect(closed, 'close resolved while a lease still held a draining connection').toBe(false);
+    lease.release();
+    await closing;
+    await removing;
+    expect(p.stats()).toMatchObject({ draining: 0, closed: 1 });
+  });
+
   it('closes on `await using`', async () => {
     let pool: ConnectionPool | undefined;
     {

@@ -1,3 +1,4 @@
+import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { ClientClosedError, InvalidDeadlineError } from '../client/errors.js';
 import { InvalidMetricError } from '../metrics/errors.js';
@@ -27,6 +28,12 @@ describe('error messages', () => {
     expect(statusName(0)).toBe('OK');
     expect(statusName(16)).toBe('UNAUTHENTICATED');
     expect(new GrpcStatusError(99, 'odd', 'Health.Check').message).toBe('Health.Check failed with gRPC status 99 (UNKNOWN): odd');
+  });
+
+  it('names every gRPC status code as grpc-js does (an independent copy of the spec)', () => {
+    const codes = Object.values(grpc.status).filter((v): v is number => typeof v === 'number');
+    expect(codes).toHaveLength(17);
+    for (const code of codes) expect(statusName(code), `status ${code}`).toBe(grpc.status[code]);
   });
 
   it('client and metrics errors', () => {

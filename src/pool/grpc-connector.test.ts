@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FaultProxy } from '../faults/fault-proxy.js';
 import { TestServer, testServerRootCert } from '../server/test-server.js';
 import { GrpcConnector } from './grpc-connector.js';
-import { grpcJs } from './grpc-js-release.js';
+import { grpcJs, missingClientApis } from './grpc-js-release.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -40,6 +40,23 @@ async function msUntilServing(connector: GrpcConnector, c: Parameters<GrpcConnec
   }
   throw new Error(`the key did not serve again within ${boundMs} ms`);
 }
+
+describe('the grpc-js APIs the client stack needs', () => {
+  it('the pinned release has them all; a release lacking some is told apart, each named', () => {
+    expect(missingClientApis()).toEqual([]);
+    const real = grpcJs();
+    const lacking = { ...real, Metadata: undefined, credentials: undefined, Channel: undefined, Client: null } as never;
+    expect(missingClientApis(lacking)).toEqual([
+      'credentials.createInsecure',
+      'Metadata',
+      'Client.prototype.getChannel',
+      'Client.prototype.close',
+      'Channel.prototype.getConnectivityState',
+      'Channel.prototype.watchConnectivityState',
+    ]);
+    expect(missingClientApis({ ...real, connectivityState: {} } as never)).toEqual(['connectivityState.CONNECTING']);
+  });
+});
 
 describe('GrpcConnector', () => {
   it('numbers its connections in creation order and validates its default options', async () => {
