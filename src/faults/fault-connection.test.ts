@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { socketPair } from '../../test/socket-pair.js';
-import { type ConnectionHost, FaultConnection, type InstalledToxic } from './fault-connection.js';
+import { type ConnectionHost, FaultConnection, type InstalledToxic, zeroTotals } from './fault-connection.js';
 import { validateToxic } from './toxics.js';
 
 const cleanup: Array<() => void> = [];
@@ -24,14 +24,7 @@ function host(): ConnectionHost {
   return {
     toxics: () => [],
     random: () => 0.5,
-    totals: {
-      bytesUpstream: 0,
-      bytesDownstream: 0,
-      bytesSwallowed: 0,
-      connectionsReset: 0,
-      connectionsClosedByToxic: 0,
-      clientResets: 0,
-    },
+    totals: zeroTotals(),
     changed: () => {},
   };
 }

@@ -26,6 +26,18 @@ export interface ProxyTotals {
   clientResets: number;
 }
 
+/** Proxy-wide counters before anything happened. */
+export function zeroTotals(): ProxyTotals {
+  return {
+    bytesUpstream: 0,
+    bytesDownstream: 0,
+    bytesSwallowed: 0,
+    connectionsReset: 0,
+    connectionsClosedByToxic: 0,
+    clientResets: 0,
+  };
+}
+
 /** What a connection needs from its proxy. */
 export interface ConnectionHost {
   /** The toxics installed now, in the order they were added. */

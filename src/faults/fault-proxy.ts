@@ -7,7 +7,14 @@ import {
   ToxicExistsError,
   ToxicNotFoundError,
 } from './errors.js';
-import { type ConnectionHost, FaultConnection, type InstalledToxic, type ProxyTotals, resetSocket } from './fault-connection.js';
+import {
+  type ConnectionHost,
+  FaultConnection,
+  type InstalledToxic,
+  type ProxyTotals,
+  resetSocket,
+  zeroTotals,
+} from './fault-connection.js';
 import { seededRandom } from './seeded-random.js';
 import { type Toxic, type ToxicSpec, type ToxicType, validateToxic } from './toxics.js';
 
@@ -84,14 +91,7 @@ export class FaultProxy {
   readonly #toxics = new Map<string, InstalledToxic>();
   readonly #connections = new Set<FaultConnection>();
   readonly #events = new EventEmitter();
-  readonly #totals: ProxyTotals = {
-    bytesUpstream: 0,
-    bytesDownstream: 0,
-    bytesSwallowed: 0,
-    connectionsReset: 0,
-    connectionsClosedByToxic: 0,
-    clientResets: 0,
-  };
+  readonly #totals: ProxyTotals = zeroTotals();
   #accepted = 0;
   #open = 0;
   #closed = 0;
