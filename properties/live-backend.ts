@@ -59,7 +59,10 @@ export class LiveBackend implements Backend, Network, Nemesis, Observer {
       for (let i = 0; i < count; i++) {
         const server = await TestServer.start();
         servers.push(server);
-        if (options.networkFaults) proxies.push(await FaultProxy.start({ upstream: server.address, seed: i + 1 }));
+        // On the server's own random loopback host, not 127.0.0.1: a client of an earlier run
+        // still redialing its proxy's freed port must never reach this run's proxy on that port.
+        if (options.networkFaults)
+          proxies.push(await FaultProxy.start({ upstream: server.address, host: server.host, seed: i + 1 }));
       }
     } catch (error) {
       await Promise.all([...proxies.map((p) => p.close()), ...servers.map((s) => s.close())]);
