@@ -665,8 +665,11 @@ export async function runLoadShape(
       index,
       name: p.name,
       planned: p.slots.length,
-      start: mine.length ? Math.min(...mine.map((r) => r.issuedAt)) : undefined,
-      end: mine.length && settled.every((t) => t !== undefined) ? Math.max(...(settled as number[])) : undefined,
+      start: mine.length ? mine.reduce((m, r) => Math.min(m, r.issuedAt), Number.POSITIVE_INFINITY) : undefined,
+      end:
+        mine.length && settled.every((t) => t !== undefined)
+          ? (settled as number[]).reduce((m, t) => Math.max(m, t), Number.NEGATIVE_INFINITY)
+          : undefined,
     };
   });
   return {
@@ -840,7 +843,7 @@ export async function checkLoadAccounting(
     for (const r of reqs) byWorker.set(r.worker, [...(byWorker.get(r.worker) ?? []), r]);
     for (const list of byWorker.values()) list.sort((a, b) => a.seq - b.seq);
     if (p.atOnce) {
-      const firstSettle = Math.min(...reqs.map((r) => tickOrInf(r.settledTick)));
+      const firstSettle = reqs.reduce((m, r) => Math.min(m, tickOrInf(r.settledTick)), Number.POSITIVE_INFINITY);
       const lateStarters = [...byWorker.values()].map((l) => l[0] as LoadRequestRecord).filter((r) => r.issuedTick > firstSettle);
       if (lateStarters.length > 0) {
         const settledFirst = reqs.find((r) => r.settledTick === firstSettle) as LoadRequestRecord;

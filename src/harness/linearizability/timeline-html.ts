@@ -114,7 +114,7 @@ export function renderTimelineHtml<I, O>(input: TimelineInput<I, O>): string {
   const laneLabels: string[] = [];
   const shapes: string[] = [];
   for (const [client, bars] of lanes) {
-    const rows = Math.max(...bars.map((b) => b.row)) + 1;
+    const rows = bars.reduce((m, b) => Math.max(m, b.row), -1) + 1;
     laneLabels.push(`<div class="lane" style="height:${rows * ROW_PX}px">${escapeHtml(client)}</div>`);
     shapes.push(`<rect class="band" x="0" y="${y}" width="${width}" height="${rows * ROW_PX}"/>`);
     for (const b of bars) shapes.push(drawBar(b, xOf, y + b.row * ROW_PX));
