@@ -7,7 +7,7 @@ export function runLengths(sizes: readonly number[]): NonNullable<PropertyResult
   return {
     mean: total / sizes.length,
     // A loop, not Math.max(...sizes): a long check's 100,000+ runs would overflow the stack.
-    max: sizes.reduce((m, n) => (n > m ? n : m), 0),
+    max: sizes.reduce((m, n) => Math.max(m, n), 0),
     emptyShare: sizes.filter((n) => n === 0).length / sizes.length,
     total,
     count: sizes.length,
