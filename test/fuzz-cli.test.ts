@@ -72,9 +72,11 @@ describe('npm run fuzz', () => {
       expect(r.totals.runs).toBeGreaterThan(0);
       // The budget is kept: at most one run (bounded by the live run timeout) past it. A live run
       // may hold late answers (1 s each) and a load op, and two shards share a loaded 2-core
-      // machine with other test files: 10 s of slack (5 s was overrun by 0.1 s once).
+      // machine with other test files: 20 s of slack (5 s was overrun by 0.1 s once; 10 s by 1.8 s
+      // on 2026-12-07, when the whole suite ran a third slower on this machine than the day before,
+      // the code of the day before included). What a shard must not do is run on unbounded.
       expect(r.elapsedMs).toBeGreaterThanOrEqual(19_000);
-      expect(r.elapsedMs).toBeLessThan(20_000 + 10_000);
+      expect(r.elapsedMs).toBeLessThan(20_000 + 20_000);
     }
     const batches1 = new Set(r1.batches.map((b) => b.batch));
     const seeds1 = new Set(r1.batches.map((b) => b.seed));
