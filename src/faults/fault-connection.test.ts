@@ -29,6 +29,14 @@ function host(): ConnectionHost {
   };
 }
 
+/** `spec` installed as toxic `name`, with counters at zero. */
+function install(name: string, spec: Parameters<typeof validateToxic>[1]): InstalledToxic {
+  return {
+    toxic: validateToxic(name, spec),
+    counters: { connectionsAffected: 0, connectionsReset: 0, connectionsClosed: 0, bytesSwallowed: 0 },
+  };
+}
+
 /** Resolves once `socket` emits 'close'; rejects, naming it, if it has not within `ms` (a failure, not a barrier). */
 function closes(socket: net.Socket, name: string, ms = 2_000): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -45,10 +53,7 @@ describe('FaultConnection.reset', () => {
     const client = await pair();
     const server = await pair();
     const conn = new FaultConnection(host(), client.ours, server.ours, () => {});
-    const reset: InstalledToxic = {
-      toxic: validateToxic('r', { type: 'reset' }),
-      counters: { connectionsAffected: 0, connectionsReset: 0, connectionsClosed: 0, bytesSwallowed: 0 },
-    };
+    const reset = install('r', { type: 'reset' });
     const before = process.getActiveResourcesInfo().filter((t) => t === 'TCPSocketWrap').length;
     // What the downstream pump does when the server's FIN arrives: end the client's side. Its
     // shutdown is under way until the next poll; a reset toxic added now must still close it.
@@ -69,10 +74,8 @@ describe('FaultConnection.reset', () => {
 // Survivors of the mutation run (docs/measurements.md): the counters per direction and per toxic,
 // and a second reset or close of a connection already closing.
 describe('FaultConnection counters', () => {
-  const toxic = (name: string, type: 'reset' | 'close'): InstalledToxic => ({
-    toxic: validateToxic(name, type === 'reset' ? { type } : { type: 'close-after', afterMs: 0 }),
-    counters: { connectionsAffected: 0, connectionsReset: 0, connectionsClosed: 0, bytesSwallowed: 0 },
-  });
+  const toxic = (name: string, type: 'reset' | 'close'): InstalledToxic =>
+    install(name, type === 'reset' ? { type } : { type: 'close-after', afterMs: 0 });
 
   it('counts bytes forwarded each way apart', async () => {
     const client = await pair();
@@ -138,54 +141,63 @@ describe('FaultConnection counters', () => {
 });
 
 describe('FaultConnection toxics, with the random draw fixed', () => {
-  /** A connection whose host holds `toxics` and draws `draw` for every jitter; the client's peer writes. */
-  async function through(spec: Parameters<typeof validateToxic>[1], draw: number) {
+  /**
+   * A connection whose host holds `spec` and draws `draw` for every jitter; the client's peer
+   * writes `text`. Resolves with the ms until all of it reached the server and the sizes of the
+   * writes the proxy made (its own count, whatever the reader coalesces).
+   */
+  async function through(spec: Parameters<typeof validateToxic>[1], draw: number, text: string) {
     const client = await pair();
     const server = await pair();
-    const installed: InstalledToxic = {
-      toxic: validateToxic('t', spec),
-      counters: { connectionsAffected: 0, connectionsReset: 0, connectionsClosed: 0, bytesSwallowed: 0 },
-    };
-    const h = { ...host(), toxics: () => [installed], random: () => draw };
-    const conn = new FaultConnection(h, client.ours, server.ours, () => {});
+    const installed = install('t', spec);
+    const writes: number[] = [];
+    const h = host();
+    let forwarded = 0;
+    const conn = new FaultConnection(
+      {
+        ...h,
+        toxics: () => [installed],
+        random: () => draw,
+        changed: () => {
+          if (h.totals.bytesUpstream > forwarded) writes.push(h.totals.bytesUpstream - forwarded);
+          forwarded = h.totals.bytesUpstream;
+        },
+      },
+      client.ours,
+      server.ours,
+      () => {},
+    );
     cleanup.push(() => conn.destroy());
-    return { client, server };
-  }
-
-  /** Ms from writing `text` at the client until all of it reached the server, and the chunks it came in. */
-  async function timed(p: Awaited<ReturnType<typeof through>>, text: string) {
     const chunks: string[] = [];
     const t0 = performance.now();
     const all = new Promise<void>((resolve) => {
-      p.server.peer.on('data', (d: Buffer) => {
+      server.peer.on('data', (d: Buffer) => {
         chunks.push(d.toString());
         if (chunks.join('').length >= text.length) resolve();
       });
     });
-    p.client.peer.write(text);
+    client.peer.write(text);
     await all;
-    return { ms: performance.now() - t0, chunks };
+    return { ms: performance.now() - t0, text: chunks.join(''), writes };
   }
 
   it('latency with jitter: the lowest draw takes the jitter off, the highest adds it', async () => {
-    // latency 1000 ms ± 1000: a draw of 0 forwards at once, one near 1 after almost 2 s. The upper
-    // bound on the fast case leaves 800 ms for a loaded machine; the lower bound on the slow one
-    // only load can lengthen.
-    const fast = await timed(await through({ type: 'latency', latencyMs: 1_000, jitterMs: 1_000 }, 0), 'x');
-    expect(fast.ms).toBeLessThan(800);
-    const slow = await timed(await through({ type: 'latency', latencyMs: 200, jitterMs: 200 }, 0.999), 'x');
-    expect(slow.ms).toBeGreaterThanOrEqual(390);
+    // latency 300 ms ± 300: a draw of 0 forwards at once, one near 1 after almost 600 ms. Compared
+    // within the run (the fast one under half the slow one), and the slow one's floor, which only
+    // load can lengthen.
+    const spec = { type: 'latency', latencyMs: 300, jitterMs: 300 } as const;
+    const fast = await through(spec, 0, 'x');
+    const slow = await through(spec, 0.999, 'x');
+    expect(slow.ms).toBeGreaterThanOrEqual(590);
+    expect(fast.ms).toBeLessThan(slow.ms / 2);
   });
 
   it('slicer: a chunk goes out in slices of sliceBytes, delayMs apart, bytes intact and in order', async () => {
-    const text = 'abcdefghij';
-    const sliced = await timed(await through({ type: 'slicer', sliceBytes: 3, delayMs: 200 }, 0.5), text);
-    expect(sliced.chunks.join('')).toBe(text);
-    // Four slices, a 200 ms gap before each of the last three: only load can add to it.
+    const sliced = await through({ type: 'slicer', sliceBytes: 3, delayMs: 200 }, 0.5, 'abcdefghij');
+    expect(sliced.text).toBe('abcdefghij');
+    expect(sliced.writes).toEqual([3, 3, 3, 1]);
+    // A 200 ms gap before each of the last three slices: only load can add to it.
     expect(sliced.ms).toBeGreaterThanOrEqual(595);
-    // The first slice is alone on the wire for 200 ms: a reader would have to stall that long to
-    // see it joined to the next.
-    expect(sliced.chunks[0]).toBe('abc');
   });
 });
 
@@ -193,10 +205,7 @@ describe('FaultConnection back-pressure', () => {
   it('a toxic direction whose reader does not read stops reading its source instead of buffering everything', async () => {
     const client = await pair();
     const server = await pair();
-    const installed: InstalledToxic = {
-      toxic: validateToxic('slow', { type: 'latency', latencyMs: 0 }),
-      counters: { connectionsAffected: 0, connectionsReset: 0, connectionsClosed: 0, bytesSwallowed: 0 },
-    };
+    const installed = install('slow', { type: 'latency', latencyMs: 0 });
     const conn = new FaultConnection({ ...host(), toxics: () => [installed] }, client.ours, server.ours, () => {});
     cleanup.push(() => conn.destroy());
     const size = 32 << 20;
