@@ -16,6 +16,29 @@ describe('pool model', () => {
     expect(m.maxOpenConnections(s, 0)).toBe(0);
   });
 
+  it('counts connect failures: one per refused add or request, at least one and at most one each for a wave', () => {
+    const s = m.initialModel(2);
+    m.serverDown(s, 0, 'killed');
+    m.added(s, 0, 'connect-failed');
+    m.requestSettled(s, 0, 'connect-failed');
+    // A refusal on a connection the key already had is not a connect failure.
+    m.requestSettled(s, 0, 'status:14');
+    expect(s.connectFailures).toEqual({ min: 2, max: 2 });
+    const running = m.waveStarted(s, [0, 1], 4);
+    // While it runs, any of its 4 requests may be refused at connect.
+    expect(s.connectFailures).toEqual({ min: 2, max: 6 });
+    m.waveSettled(s, running.id, 1, 3);
+    expect(s.connectFailures).toEqual({ min: 3, max: 5 });
+    const clean = m.waveStarted(s, [1], 2);
+    m.waveSettled(s, clean.id, 2, 0);
+    expect(s.connectFailures).toEqual({ min: 3, max: 5 });
+    // A closed pool refuses before connecting: nothing counted.
+    m.closePool(s);
+    m.added(s, 0, 'pool-closed');
+    m.requestSettled(s, 0, 'pool-closed');
+    expect(s.connectFailures).toEqual({ min: 3, max: 5 });
+  });
+
   it('answers calls by server phase, and allows UNAVAILABLE after a restart only if a request was refused meanwhile', () => {
     const s = m.initialModel(1);
     expect(m.allowedCallOutcomes(s, 0, 0)).toEqual(['ok']);

@@ -53,6 +53,11 @@ export interface PoolModel {
   closed: Range;
   /** Gets answered with an existing connection (the pool's `reused`). */
   reused: Range;
+  /**
+   * Connects that failed (the pool's `connectFailures`): one for each single request or add that
+   * ended `connect-failed`; a wave's failed requests may share a connect, so at least one of them.
+   */
+  connectFailures: Range;
   readonly waves: Map<number, WaveModel>;
   nextWaveId: number;
 }
@@ -64,6 +69,7 @@ export function initialModel(addressCount: number): PoolModel {
     created: exactly(0),
     closed: exactly(0),
     reused: exactly(0),
+    connectFailures: exactly(0),
     waves: new Map(),
     nextWaveId: 1,
   };
@@ -135,7 +141,9 @@ export function add(m: PoolModel, i: number): Outcome[] {
 
 /** `add(i)` ended with `outcome` (one `add` allowed). */
 export function added(m: PoolModel, i: number, outcome: Outcome): void {
-  if (m.poolClosed || outcome !== 'ok') return;
+  if (m.poolClosed) return;
+  if (outcome === CONNECT_FAILED) m.connectFailures = plus(m.connectFailures, 1);
+  if (outcome !== 'ok') return;
   keyGot(m, i);
 }
 
@@ -162,8 +170,11 @@ export function remove(m: PoolModel, i: number): boolean | 'maybe' | 'pool-close
 export function requestSettled(m: PoolModel, i: number, outcome: Outcome | HealthOutcome): void {
   if (m.poolClosed || outcome === 'pool-closed') return;
   const a = at(m, i);
-  // The connect failed: nothing was made or reused, and the key is still absent.
-  if (outcome === CONNECT_FAILED) return;
+  // The connect failed: counted; nothing was made or reused, and the key is still absent.
+  if (outcome === CONNECT_FAILED) {
+    m.connectFailures = plus(m.connectFailures, 1);
+    return;
+  }
   // The get reused the key's connection if it was there, and created it if not.
   if (a.key === 'yes') m.reused = plus(m.reused, 1);
   else if (a.key === 'maybe') m.reused = plus(m.reused, 0, 1);
@@ -237,6 +248,8 @@ export function waveStarted(m: PoolModel, addresses: readonly number[], requests
       }
     }
     m.reused = plus(m.reused, 0, requests);
+    // Until it settles, any of its requests may be refused at connect.
+    m.connectFailures = plus(m.connectFailures, 0, requests);
   }
   return wave;
 }
@@ -245,10 +258,16 @@ export function waveStarted(m: PoolModel, addresses: readonly number[], requests
  * Every request of wave `id` has settled; `acquired` of them got a connection. The keys a wave
  * made stay `maybe` (a remove may have raced them); the reuse count narrows.
  */
-export function waveSettled(m: PoolModel, id: number, acquired: number): void {
+export function waveSettled(m: PoolModel, id: number, acquired: number, connectFailed = 0): void {
   const w = m.waves.get(id);
   if (!w) throw new RangeError(`model has no running wave ${id}`);
   m.waves.delete(id);
+  // Its requests refused at connect: at least one connect failed (waiters may share one), at most
+  // one each; the room it was given at the start (`pendingReuse`: every request) is taken back.
+  m.connectFailures = {
+    min: m.connectFailures.min + Math.min(1, connectFailed),
+    max: m.connectFailures.max - w.pendingReuse + connectFailed,
+  };
   // Every acquisition reused a connection, except those that created one.
   m.reused = { min: m.reused.min + Math.max(0, acquired - w.mayCreate), max: m.reused.max - w.pendingReuse + acquired };
 }

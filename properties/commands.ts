@@ -298,7 +298,12 @@ export async function settleWaves(m: PoolModel, w: World): Promise<void> {
       );
       await checkServedOnce(w, r.address, r.requestId, r.outcome);
     }
-    model.waveSettled(m, id, requests.filter((r) => r.outcome !== 'pool-closed' && r.outcome !== 'connect-failed').length);
+    model.waveSettled(
+      m,
+      id,
+      requests.filter((r) => r.outcome !== 'pool-closed' && r.outcome !== 'connect-failed').length,
+      requests.filter((r) => r.outcome === 'connect-failed').length,
+    );
   }
 }
 

@@ -32,6 +32,10 @@ export function checkStatsAgainstModel(stats: PoolStats, m: PoolModel): void {
   if (!inRange(stats.created, m.created)) fail(`stats.created ${stats.created}, the model allows ${r(m.created)}`);
   if (!inRange(stats.closed, m.closed)) fail(`stats.closed ${stats.closed}, the model allows ${r(m.closed)}`);
   if (!inRange(stats.reused, m.reused)) fail(`stats.reused ${stats.reused}, the model allows ${r(m.reused)}`);
+  // Optional in the adapter's counters: checked where the pool gives it.
+  if (stats.connectFailures !== undefined && !inRange(stats.connectFailures, m.connectFailures)) {
+    fail(`stats.connectFailures ${stats.connectFailures}, the model allows ${r(m.connectFailures)}`);
+  }
   if (m.waves.size === 0 && (stats.inFlight !== 0 || stats.draining !== 0)) {
     fail(`with nothing running, stats show inFlight ${stats.inFlight}, draining ${stats.draining} (expected 0, 0)`);
   }
