@@ -30,6 +30,11 @@ export interface RunEnv {
    * the generated operations in `commandCounts`, as `seen:NAME`: what `--json` shows per dimension.
    */
   tally(name: string, n?: number): void;
+  /**
+   * When the check's time budget ends (`performance.now()` time), if it has one: work inside a run
+   * that can stop early with a weaker answer (the history check's search) stops there.
+   */
+  readonly deadline?: number;
 }
 
 /** What the property may attach to the error its run throws: kept for the result of the last failing run. */
@@ -121,6 +126,7 @@ export async function checkProperty<Case>(spec: PropertySpec<Case>, c: PropertyC
   const adapter = await adapterFor(c);
   const skip = unmetNeeds(adapter, spec.needs);
   if (skip) return notForThisPool(spec.name, c, skip);
+  const deadline = c.timeLimitMs === undefined ? undefined : performance.now() + c.timeLimitMs;
   const layer = c.layer ?? 'simulated';
   const runs = c.runs ?? spec.defaults.runs;
   const maxCommands = c.maxCommands ?? spec.defaults.maxCommands;
@@ -179,6 +185,7 @@ export async function checkProperty<Case>(spec: PropertySpec<Case>, c: PropertyC
       tally: (name, n = 1) => {
         seen[`seen:${name}`] = (seen[`seen:${name}`] ?? 0) + n;
       },
+      deadline,
     };
     try {
       await spec.run(env, value);

@@ -1,9 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { findVariant } from '../variants/index.js';
-import { checkParallelProperty } from './parallel-property.js';
+import { checkParallelProperty, historyCheckTimeoutMs } from './parallel-property.js';
 
 // Fixed seeds keep `npm test` reproducible; `npm run properties` and the nightly fuzz explore fresh ones.
 const SEED = 20_261_127;
+
+describe('the history search is bounded by the check budget', () => {
+  it('10 s with no budget or plenty left; what is left of it; 0.5 s once it is spent', () => {
+    expect(historyCheckTimeoutMs(1_000, undefined)).toBe(10_000);
+    expect(historyCheckTimeoutMs(1_000, 60_000)).toBe(10_000);
+    expect(historyCheckTimeoutMs(1_000, 4_000)).toBe(3_000);
+    // One hard history (104 operations in one partition, 158,565 states) once took the full 10 s
+    // after a 10 s fuzz budget was spent.
+    expect(historyCheckTimeoutMs(9_000, 4_000)).toBe(500);
+  });
+});
 
 describe('pool-linearizable on the real pool (CI size)', () => {
   it('passes on the simulated layer, with runs longer than 10 operations', async () => {

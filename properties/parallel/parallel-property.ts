@@ -30,6 +30,18 @@ export const PARALLEL_PROPERTY = 'pool-linearizable';
 
 /** Longest the checker may search one history before it answers `unknown` (not a counterexample). */
 const CHECK_TIMEOUT_MS = 10_000;
+/**
+ * What a history check gets once the check's budget is spent: most violations are found in
+ * milliseconds, and a fuzz batch must end near its budget (one hard history searched for the full
+ * 10 s made a 10 s fuzz take 23 s).
+ */
+const CHECK_AFTER_DEADLINE_MS = 500;
+
+/** The history search's time: 10 s, or what is left of the check's budget (at least 0.5 s). */
+export function historyCheckTimeoutMs(now: number, deadline: number | undefined): number {
+  if (deadline === undefined) return CHECK_TIMEOUT_MS;
+  return Math.min(CHECK_TIMEOUT_MS, Math.max(CHECK_AFTER_DEADLINE_MS, deadline - now));
+}
 
 /** A history found not linearizable, with its HTML timeline (the result carries it beside the failure file). */
 export class NotLinearizable extends ModelDisagreement {
@@ -87,7 +99,8 @@ const PARALLEL_SPEC: PropertySpec<Program> = {
   async prepare({ adapter }) {
     if (adapter.features.metrics) await metricsWorkers();
   },
-  async run({ backend, scheduler, adapter, runId, layer, tally }, program) {
+  async run(env, program) {
+    const { backend, scheduler, adapter, runId, layer, tally } = env;
     const run = new ParallelRun(backend, scheduler, adapter, program, runId);
     // Accepted connections are counted from here: a --target server has served runs before.
     await firstErrorWins(
@@ -107,7 +120,7 @@ const PARALLEL_SPEC: PropertySpec<Program> = {
         }
         run.otherThreads = lists?.flat();
         if (lists) tally('metrics-shared-with-workers');
-        await checkRun(run, layer, acceptedBefore);
+        await checkRun(run, layer, acceptedBefore, { deadline: env.deadline, tally });
         tallyRun(run, tally);
       },
       async () => {
@@ -130,14 +143,25 @@ export function checkParallelProperty(c: PropertyConstraints = {}): Promise<Prop
   return checkProperty(PARALLEL_SPEC, c);
 }
 
-export async function checkRun(run: ParallelRun, layer: 'live' | 'simulated', acceptedBefore?: readonly number[]): Promise<void> {
+/** How the history check is bounded: by the check's deadline, and where an inconclusive search is counted. */
+export interface HistoryCheckLimits {
+  readonly deadline?: number;
+  readonly tally?: (name: string) => void;
+}
+
+export async function checkRun(
+  run: ParallelRun,
+  layer: 'live' | 'simulated',
+  acceptedBefore?: readonly number[],
+  limits: HistoryCheckLimits = {},
+): Promise<void> {
   // Let the observer's last after-a-turn marks land (the simulated layer runs in microtasks only).
   await new Promise((resolve) => setImmediate(resolve));
   // Everything the servers know, read once; from here on the checks read records only.
   const servers = await recordServers(run, acceptedBefore);
   const accepted = servers.accepted;
   // The precise model where it describes the pool; the declared contract always.
-  if (preciseModelApplies(run.adapter)) checkHistory(run, layer, accepted);
+  if (preciseModelApplies(run.adapter)) checkHistory(run, layer, accepted, limits);
   const faulted = run.backend.addresses.map((_, i) =>
     run.ops.some((o) => o.client === 'nemesis' && o.i === i && o.f !== 'serving'),
   );
@@ -229,10 +253,17 @@ async function checkLoads(run: ParallelRun, servers: ServerRecord): Promise<void
 }
 
 /** The history, as operations, must be linearizable for the pool's model (for this layer). */
-function checkHistory(run: ParallelRun, layer: 'live' | 'simulated', accepted: readonly number[]): void {
+function checkHistory(
+  run: ParallelRun,
+  layer: 'live' | 'simulated',
+  accepted: readonly number[],
+  limits: HistoryCheckLimits,
+): void {
   const ops = toOperations(run, accepted, performance.now());
   const model = nondeterministic(poolSpec({ addresses: run.backend.addresses.length, backoff: layer === 'live' }));
-  const report = checkOperations(model, ops, { timeoutMs: CHECK_TIMEOUT_MS });
+  const report = checkOperations(model, ops, { timeoutMs: historyCheckTimeoutMs(performance.now(), limits.deadline) });
+  // A search the time ran out on proves nothing either way: counted (`seen:history-inconclusive`), not failed.
+  if (report.result === 'unknown') limits.tally?.('history-inconclusive');
   if (report.result !== 'not-linearizable') return;
   if (process.env.DUMP_OPS) console.error(JSON.stringify(ops));
   const part = report.partitions.find((p) => p.result === 'not-linearizable');

@@ -2,7 +2,7 @@ import { ownAdapter } from '../adapter/adapters/own-pool.js';
 import { findProperty } from '../catalog.js';
 import { modelCheck } from '../explore/model-check.js';
 import { findVariant, variantAdapter } from '../variants/index.js';
-import type { WorkerMessage, WorkerReply } from './worker-pool.js';
+import { timeLeft, type WorkerMessage, type WorkerReply } from './worker-pool.js';
 
 // One worker process of a PropertyWorkers pool: runs the property checks (and model checks) the
 // main process sends, one at a time, with this process's own event loop, servers and pools.
@@ -48,7 +48,12 @@ async function runCheck(job: Exclude<WorkerMessage, { type: 'interrupt' }>): Pro
     }
     const property = findProperty(job.property);
     if (!property) throw new Error(`no property named ${job.property}`);
-    const result = await property.check({ ...job.constraints, variant, interruptWhen: stop });
+    const result = await property.check({
+      ...job.constraints,
+      timeLimitMs: timeLeft(job.constraints.timeLimitMs, job.askedAt),
+      variant,
+      interruptWhen: stop,
+    });
     return { id: job.id, result };
   } catch (error) {
     const e = error as { name?: string; message?: string; code?: unknown; syscall?: unknown };

@@ -9,6 +9,7 @@ import {
   mergeStreamResults,
   PropertyWorkers,
   streamSeed,
+  timeLeft,
   WorkerCheckError,
   WorkerCrashError,
 } from './worker-pool.js';
@@ -92,6 +93,16 @@ describe('mergeStreamResults: which failure', () => {
   });
 });
 
+describe('timeLeft', () => {
+  it('takes off the time since the check was asked for, never below 1 ms; no limit stays none', () => {
+    expect(timeLeft(10_000, 5_000, 8_000)).toBe(7_000);
+    expect(timeLeft(10_000, 5_000, 20_000)).toBe(1);
+    // A clock that went back is no reason to give more than the limit.
+    expect(timeLeft(10_000, 5_000, 4_000)).toBe(10_000);
+    expect(timeLeft(undefined, 5_000, 8_000)).toBeUndefined();
+  });
+});
+
 describe('PropertyWorkers (worker processes)', () => {
   let workers: PropertyWorkers;
   beforeAll(() => {
@@ -152,6 +163,20 @@ describe('PropertyWorkers (worker processes)', () => {
     expect(r).toMatchObject({ passed: true, interrupted: true });
     // Generous for a loaded machine: eight streams each given the whole second would take 4 s or more.
     expect(r.wallMs).toBeLessThan(3_500);
+  });
+
+  it('a time limit counts from when the check was asked for, not from when a starting worker took it up', async () => {
+    // A worker that is still loading (tsx, grpc-js: a few hundred ms at least) when the check is asked.
+    const fresh = PropertyWorkers.start(1);
+    try {
+      const r = await fresh.run('pool-matches-model', { layer: 'simulated', runs: 10_000_000, seed: SEED, timeLimitMs: 1_000 });
+      expect(r).toMatchObject({ passed: true, interrupted: true });
+      // The worker's own check time is what was left of the second once it had loaded (it took the
+      // whole second on top of its loading before: a 10 s fuzz ran 15 s with four workers starting).
+      expect(r.wallMs).toBeLessThan(1_000);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('a check that throws in a worker comes back as an error with its message', async () => {

@@ -25,6 +25,11 @@ export type WorkerMessage =
       readonly property: string;
       readonly constraints: PortableConstraints;
       readonly variantName: string | undefined;
+      /**
+       * When the check was asked for (`Date.now()`, shared by the processes): its time limit counts
+       * from then, not from when a worker that was still starting or busy took it up.
+       */
+      readonly askedAt: number;
     }
   | {
       readonly type: 'model-check';
@@ -145,8 +150,9 @@ export class PropertyWorkers {
   /** Runs one check on the next free worker; interrupting `group` ends it after its current run. */
   async run(property: string, c: PropertyConstraints, group?: InterruptGroup): Promise<PropertyResult> {
     const { variant, interruptWhen: _local, ...constraints } = c;
+    const askedAt = Date.now();
     const result = await this.#dispatch(
-      (id) => ({ type: 'check', id, property, constraints, variantName: variant?.name }),
+      (id) => ({ type: 'check', id, property, constraints, variantName: variant?.name, askedAt }),
       group,
     );
     return result as PropertyResult;
@@ -375,4 +381,13 @@ export function mergeStreamResults(
       : undefined,
     commandCounts: results.some((r) => r.commandCounts) ? counts : undefined,
   };
+}
+
+/**
+ * A time limit counted from when the check was asked for: a worker still loading (4 of them start
+ * at once on 2 cores in a few seconds) or busy must not add that wait to the budget (a 10 s fuzz
+ * ran 15 s so). At least 1 ms: fast-check then reports "no runs" rather than running unbounded.
+ */
+export function timeLeft(timeLimitMs: number | undefined, askedAt: number, now = Date.now()): number | undefined {
+  return timeLimitMs === undefined ? undefined : Math.max(1, timeLimitMs - Math.max(0, now - askedAt));
 }
