@@ -89,6 +89,46 @@ describe('the default self-check gives each variant the time it needs', () => {
     expect(tried.slice(2 * all.length)).toEqual(['keys-isolate', 'keys-isolate']);
   });
 
+  it('a second look that catches on a run its replay does not repeat minimises it, as the first catch does', async () => {
+    // The first catch (pool-matches-model) comes back long; the focused property catches too, but
+    // its replay passes (the live layer's timing): only its minimiser gets the case short.
+    const base = findVariant('leak-on-remove');
+    if (!base) throw new Error('leak-on-remove is missing from the catalogue');
+    const v = { ...base, shortest: { commands: 1, why: 'test' }, focus: { simulated: ['pool-linearizable'] } };
+    const failed = (steps: string[]) => ({ passed: false, runs: 3, seed: 5, path: '2:0', wallMs: 1, counterexample: steps });
+    const spies = PROPERTIES.flatMap((p) => {
+      const check = vi.spyOn(p, 'check').mockImplementation(async (c) => {
+        const replay = c.runs === 1 && c.path !== undefined;
+        const out =
+          p.name === 'pool-matches-model'
+            ? failed(['add(0)', 'remove(0)', 'add(1)', 'call(1)', 'remove(1)', 'stats(0)'])
+            : p.name === 'pool-linearizable' && !replay
+              ? failed(['prefix: add(0)', 'c1: call(0)', 'c2: remove(0)', 'c3: stats()'])
+              : { passed: true, runs: 1, seed: 5, wallMs: 1 };
+        return { layer: c.layer, ...out } as Awaited<ReturnType<typeof p.check>>;
+      });
+      const minimise =
+        p.name === 'pool-linearizable' && p.minimise
+          ? [
+              vi
+                .spyOn(p, 'minimise')
+                .mockImplementation(
+                  async (c) => ({ layer: c.layer, ...failed(['c1: remove(0)']) }) as Awaited<ReturnType<typeof p.check>>,
+                ),
+            ]
+          : [];
+      return [check, ...minimise];
+    });
+    let verdict: Awaited<ReturnType<typeof selfCheckVariant>>;
+    try {
+      verdict = await selfCheckVariant(v, { capMs: 8_000, seed: 1, layers: ['simulated'] });
+    } finally {
+      for (const s of spies) s.mockRestore();
+    }
+    expect(verdict.layers.simulated).toMatchObject({ caught: true, by: 'pool-matches-model', shrunkBy: 'pool-linearizable' });
+    expect(verdict.layers.simulated?.shrunkCommands).toBe(1);
+  });
+
   it('a verdict says what it spent and what it had', async () => {
     const v = findVariant('leak-on-remove');
     if (!v) throw new Error('leak-on-remove is missing from the catalogue');

@@ -1,5 +1,5 @@
 import { PROPERTIES, type PropertyDefinition } from './catalog.js';
-import type { Layer } from './check-runner.js';
+import type { Layer, PropertyResult } from './check-runner.js';
 import { KEYS_PROPERTY } from './keys-property.js';
 import { PARALLEL_PROPERTY } from './parallel/parallel-property.js';
 import { programSize } from './parallel/program.js';
@@ -142,17 +142,7 @@ async function selfCheckLayer(variant: BrokenVariant, layer: Layer, options: Sel
       // A check its time ran out on before any run found nothing: it is not a catch.
       if (found.passed || found.runs === 0) continue;
       const seconds = (performance.now() - started) / 1000;
-      let steps = found.counterexample;
-      if (options.shrink ?? true) {
-        const shrunk = await property.check({ layer, variant, seed: found.seed, path: found.path, runs: 1 });
-        if (!shrunk.passed && shrunk.counterexample) steps = shrunk.counterexample;
-        else if (property.minimise) {
-          // The found run did not fail again when replayed (the live layer's timing): minimise
-          // the case as found, from its recorded steps, on its schedule and fresh ones.
-          const m = await property.minimise({ layer, variant }, found);
-          if (!m.passed && m.counterexample) steps = m.counterexample;
-        }
-      }
+      const steps = (options.shrink ?? true) ? await shrinkFound(property, variant, layer, found) : found.counterexample;
       let shortest: Shortest = { by: property.name, steps, commands: steps ? commandsIn(property.name, steps) : null };
       if ((options.shrink ?? true) && shortest.commands !== null && shortest.commands > variant.shortest.commands + 1) {
         shortest = await secondLook(variant, layer, options, property.name, shortest, capMs - (performance.now() - started));
@@ -228,8 +218,7 @@ async function secondLook(
       ? await checkOnWorkers(options.workers, property.name, attempt, options.spread ?? defaultWorkers(layer))
       : await property.check(attempt);
     if (!found.passed && found.runs > 0) {
-      const shrunk = await property.check({ layer, variant, seed: found.seed, path: found.path, runs: 1 });
-      const steps = !shrunk.passed && shrunk.counterexample ? shrunk.counterexample : found.counterexample;
+      const steps = await shrinkFound(property, variant, layer, found);
       const commands = steps ? commandsIn(property.name, steps) : null;
       if (commands !== null && (best.commands === null || commands < best.commands))
         best = { by: property.name, steps, commands };
@@ -237,6 +226,27 @@ async function secondLook(
     remainingMs -= performance.now() - lookStarted;
   }
   return best;
+}
+
+/**
+ * A found failure's shortest steps: fast-check's shrinking, replayed from the seed and path; if
+ * that replay passes (the live layer's timing), the property's minimiser from the recorded steps,
+ * on the schedule that failed and fresh ones; else the case as found. (The second look used only
+ * the replay: a live catch there came back unshrunk.)
+ */
+async function shrinkFound(
+  property: PropertyDefinition,
+  variant: BrokenVariant,
+  layer: Layer,
+  found: PropertyResult,
+): Promise<readonly string[] | undefined> {
+  const shrunk = await property.check({ layer, variant, seed: found.seed, path: found.path, runs: 1 });
+  if (!shrunk.passed && shrunk.counterexample) return shrunk.counterexample;
+  if (property.minimise) {
+    const m = await property.minimise({ layer, variant }, found);
+    if (!m.passed && m.counterexample) return m.counterexample;
+  }
+  return found.counterexample;
 }
 
 /** Operations in a counterexample: a parallel program's operations (its lines group them), else one a step. */

@@ -249,7 +249,17 @@ describe('a time budget spent before the first run is "no runs", not a failure (
 
   it('properties --time 1ms exits 0, says NO RUNS and writes no failure file', async () => {
     const failures = path.join(dir, 'no-runs-failures');
-    const r = await runCli('properties', ['--layer', 'live', '--time', '1ms', '--no-regressions', '--failures-dir', failures]);
+    const r = await runCli('properties', [
+      '--layer',
+      'live',
+      '--time',
+      '1ms',
+      '--no-regressions',
+      '--failures-dir',
+      failures,
+      '--workers',
+      '1',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/runs +0 .* NO RUNS \(stopped before the first run: time budget ran out, or interrupted\)/);
@@ -260,7 +270,7 @@ describe('a time budget spent before the first run is "no runs", not a failure (
 
 describe('npm run properties: flags (issue 14.5, 14.8, 14.10)', () => {
   it.each([[['--seed', '-5']], [['--seed=-5']], [['--seed', '-2147483648']]])('%j: a negative seed is accepted', async (args) => {
-    const r = await runCli('properties', [...args, '--layer', 'simulated', '--runs', '1', '--no-regressions']);
+    const r = await runCli('properties', [...args, '--layer', 'simulated', '--runs', '1', '--no-regressions', '--workers', '1']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n')[0]).toMatch(/^seed -\d+ {2}layers simulated$/);
@@ -308,7 +318,16 @@ describe('npm run properties: output paths are checked before the run (issue 14.
   ])('%s exits 3 with a message, before running anything, leaving no temp file', async (_name, args, message) => {
     const file = path.join(dir, 'a-file');
     await writeFile(file, 'x');
-    const r = await runCli('properties', [...args(file), '--layer', 'simulated', '--runs', '1', '--no-regressions']);
+    const r = await runCli('properties', [
+      ...args(file),
+      '--layer',
+      'simulated',
+      '--runs',
+      '1',
+      '--no-regressions',
+      '--workers',
+      '1',
+    ]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(message);
     expect(r.stdout).toBe('');
