@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FuzzReport } from '../src/cli/fuzz.js';
+import { TS_NODE_ARGS } from '../src/loader/node-args.js';
 import { ROOT, runCli } from './run-cli.js';
 
 /** Starts a CLI (optionally on a pseudo-terminal, through util-linux `script`) and lets the test signal it. */
 function startCli(name: string, args: string[], onTerminal = false) {
-  const command = [process.execPath, '--import', 'tsx', `src/cli/${name}.ts`, ...args];
+  const command = [process.execPath, ...TS_NODE_ARGS, `src/cli/${name}.ts`, ...args];
   const child: ChildProcess = onTerminal
     ? spawn('script', ['-qec', command.join(' '), '/dev/null'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(command[0] as string, command.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

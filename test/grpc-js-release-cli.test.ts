@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as serverGrpc from 'grpc-js-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TS_NODE_ARGS } from '../src/loader/node-args.js';
 import { grpcJs } from '../src/pool/grpc-js-release.js';
 import { loadTestService } from '../src/proto/load-test-proto.js';
 import { ROOT, runCli } from './run-cli.js';
@@ -26,7 +27,7 @@ afterAll(async () => {
 /** Runs `test/fixtures/client-call.ts` against `address` with the client on the package in `releaseDir`. */
 function clientCall(address: string, releaseDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/client-call.ts', address], {
+    const child = spawn(process.execPath, [...TS_NODE_ARGS, 'test/fixtures/client-call.ts', address], {
       cwd: ROOT,
       env: { ...process.env, GRPC_POOL_GRPC_JS_DIR: releaseDir },
       stdio: ['ignore', 'pipe', 'pipe'],

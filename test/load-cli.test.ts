@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { percentileChartSvg } from '../src/harness/latency-chart.js';
+import { TS_NODE_ARGS } from '../src/loader/node-args.js';
 import { TestServer } from '../src/server/test-server.js';
 import { ROOT, runCli } from './run-cli.js';
 
@@ -9,7 +10,7 @@ const figure = (stdout: string, pattern: RegExp): number => Number(pattern.exec(
 
 /** Starts the load CLI and resolves once its first line (the one naming the server's pid) is out. */
 function startLoad(args: string[]): Promise<{ child: ChildProcess; out: () => string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/load.ts', ...args], {
+  const child = spawn(process.execPath, [...TS_NODE_ARGS, 'src/cli/load.ts', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },

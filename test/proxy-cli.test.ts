@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
+import { TS_NODE_ARGS } from '../src/loader/node-args.js';
 import { loadTestProto } from '../src/proto/load-test-proto.js';
 import { TestServer } from '../src/server/test-server.js';
 import { ROOT, runCli } from './run-cli.js';
@@ -12,8 +13,7 @@ describe('npm run proxy', () => {
     const child = spawn(
       process.execPath,
       [
-        '--import',
-        'tsx',
+        ...TS_NODE_ARGS,
         'src/cli/proxy.ts',
         '--upstream',
         server.address,

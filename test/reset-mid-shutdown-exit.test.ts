@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
+import { TS_NODE_ARGS } from '../src/loader/node-args.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Exit within this long after 'done' (generous for a loaded 2-core machine; the bug never exits). */
@@ -12,7 +13,7 @@ const EXIT_BOUND_MS = 10_000;
 // FaultConnection.reset, see resetSocket); a process holding such a handle spins in its exit
 // cleanup and never ends. This runs that reset in a process of its own and asks it to end.
 it('a process whose fault proxy reset a socket mid-shutdown exits once its work is done (no spin at exit)', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/fixtures/reset-mid-shutdown.ts')], {
+  const child = spawn(process.execPath, [...TS_NODE_ARGS, path.join(ROOT, 'test/fixtures/reset-mid-shutdown.ts')], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

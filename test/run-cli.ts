@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { TS_NODE_ARGS } from '../src/loader/node-args.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -9,9 +10,9 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-/** Spawns `src/cli/NAME.ts` as a user would (through tsx) and collects its output as it comes. */
+/** Spawns `src/cli/NAME.ts` as a user would (through the TypeScript loader) and collects its output as it comes. */
 function spawnCli(name: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${name}.ts`, ...args], {
+  const child = spawn(process.execPath, [...TS_NODE_ARGS, `src/cli/${name}.ts`, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1', ...env },
@@ -27,7 +28,7 @@ function spawnCli(name: string, args: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 /**
- * Runs `src/cli/NAME.ts` with `args` as a user would (through tsx), and collects its output; `env`
+ * Runs `src/cli/NAME.ts` with `args` as a user would (through the TypeScript loader), and collects its output; `env`
  * adds to the environment it inherits.
  */
 export function runCli(name: string, args: string[], timeoutMs = 120_000, env: NodeJS.ProcessEnv = {}): Promise<CliRun> {

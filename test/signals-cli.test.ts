@@ -4,6 +4,7 @@ import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAME_SIGNAL_WINDOW_MS } from '../src/cli/run-main.js';
+import { TS_NODE_ARGS } from '../src/loader/node-args.js';
 import { ROOT } from './run-cli.js';
 
 // Signals as a terminal and `timeout` deliver them: to the whole process group of `npm run ...`
@@ -124,7 +125,7 @@ describe('Ctrl-C to the process group of npm run: stop, write what was found, ex
   });
 
   it('copies of one Ctrl-C are one; a second, deliberate Ctrl-C after the window exits at once', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/stubborn-cli.ts'], {
+    const child = spawn(process.execPath, [...TS_NODE_ARGS, 'test/fixtures/stubborn-cli.ts'], {
       cwd: ROOT,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TS_NODE_ARGS } from '../../src/loader/node-args.js';
 import type { PropertyResult } from '../check-runner.js';
 import { checkPoolProperty } from '../pool-property.js';
 import { findVariant } from '../variants/index.js';
@@ -191,7 +192,7 @@ describe('PropertyWorkers (worker processes)', () => {
       "const r = await w.run('pool-matches-model', { layer: 'simulated', runs: 5, seed: 1 });",
       "console.log('ran', r.runs);",
     ].join('\n');
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    const child = spawn(process.execPath, [...TS_NODE_ARGS, '--input-type=module', '-e', script], {
       cwd: fileURLToPath(new URL('../..', import.meta.url)),
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { batchSeed } from '../../src/harness/shard.js';
+import { TS_NODE_ARGS } from '../../src/loader/node-args.js';
 import type { Layer, PropertyConstraints, PropertyResult } from '../check-runner.js';
 import type { ModelCheckConstraints, ModelCheckReport } from '../explore/model-check.js';
 
@@ -230,7 +231,7 @@ export class PropertyWorkers {
   }
 
   #startSlot(): Slot {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
+    const child = spawn(process.execPath, [...TS_NODE_ARGS, ENTRY], {
       cwd: ROOT,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',

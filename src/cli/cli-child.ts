@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { TS_NODE_ARGS } from '../loader/node-args.js';
 import type { StopSignal } from './stop-signal.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -17,7 +18,7 @@ export interface ChildOutcome {
  * A stop (Ctrl-C) is passed on to it as SIGTERM; it then writes what it has and ends.
  */
 export function runCliChild(name: string, args: readonly string[], stop: StopSignal): Promise<ChildOutcome> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(`./${name}.ts`, import.meta.url)), ...args], {
+  const child = spawn(process.execPath, [...TS_NODE_ARGS, fileURLToPath(new URL(`./${name}.ts`, import.meta.url)), ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { TS_NODE_ARGS } from '../loader/node-args.js';
 
 const SERVE = fileURLToPath(new URL('../cli/serve.ts', import.meta.url));
 
@@ -24,7 +25,7 @@ export interface ServerProcess {
  */
 export function startServerProcess(extraArgs: readonly string[] = []): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', SERVE, '--port', '0', ...extraArgs], {
+    const child: ChildProcess = spawn(process.execPath, [...TS_NODE_ARGS, SERVE, '--port', '0', ...extraArgs], {
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
     // The channel must not keep this process alive by itself; the child's exit closes it.
