@@ -89,16 +89,18 @@ describe('the default self-check gives each variant the time it needs', () => {
     expect(tried.slice(2 * all.length)).toEqual(['keys-isolate', 'keys-isolate']);
   });
 
-  it('a second look that catches on a run its replay does not repeat minimises it, as the first catch does', async () => {
+  it('a second look: the focused property gets what is left, and a catch its replay does not repeat is minimised, as the first catch is', async () => {
     // The first catch (pool-matches-model) comes back long; the focused property catches too, but
     // its replay passes (the live layer's timing): only its minimiser gets the case short.
     const base = findVariant('leak-on-remove');
     if (!base) throw new Error('leak-on-remove is missing from the catalogue');
     const v = { ...base, shortest: { commands: 1, why: 'test' }, focus: { simulated: ['pool-linearizable'] } };
     const failed = (steps: string[]) => ({ passed: false, runs: 3, seed: 5, path: '2:0', wallMs: 1, counterexample: steps });
+    const lookLimits: number[] = [];
     const spies = PROPERTIES.flatMap((p) => {
       const check = vi.spyOn(p, 'check').mockImplementation(async (c) => {
         const replay = c.runs === 1 && c.path !== undefined;
+        if (p.name === 'pool-linearizable' && !replay) lookLimits.push(c.timeLimitMs ?? 0);
         const out =
           p.name === 'pool-matches-model'
             ? failed(['add(0)', 'remove(0)', 'add(1)', 'call(1)', 'remove(1)', 'stats(0)'])
@@ -127,6 +129,9 @@ describe('the default self-check gives each variant the time it needs', () => {
     }
     expect(verdict.layers.simulated).toMatchObject({ caught: true, by: 'pool-matches-model', shrunkBy: 'pool-linearizable' });
     expect(verdict.layers.simulated?.shrunkCommands).toBe(1);
+    // The focused property's look had what was left of the 8 s, not a quarter of it.
+    expect(lookLimits).toHaveLength(1);
+    expect(lookLimits[0]).toBeGreaterThan(7_000);
   });
 
   it('a verdict says what it spent and what it had', async () => {

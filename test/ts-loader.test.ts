@@ -27,7 +27,10 @@ async function node(file: string) {
 // CLIs start: what they rely on is checked here, on files of its own.
 describe('the TypeScript loader', () => {
   it('runs a .ts file anywhere (a user adapter): its relative ./x.js import is a .ts file; types and enums', async () => {
-    await writeFile(path.join(dir, 'helper.ts'), 'export enum Mode { Fast = 2 }\nexport const twice = (n: number): number => n * 2;\n');
+    await writeFile(
+      path.join(dir, 'helper.ts'),
+      'export enum Mode { Fast = 2 }\nexport const twice = (n: number): number => n * 2;\n',
+    );
     await writeFile(
       path.join(dir, 'main.ts'),
       "import { Mode, twice } from './helper.js';\n" +
@@ -45,7 +48,10 @@ describe('the TypeScript loader', () => {
     await mkdir(path.join(process.cwd(), 'tmp'), { recursive: true });
     const inside = await mkdtemp(path.join(process.cwd(), 'tmp', 'loader-test-'));
     try {
-      await writeFile(path.join(inside, 'helper.ts'), 'export enum Mode { Fast = 2 }\nexport const twice = (n: number): number => n * 2;\n');
+      await writeFile(
+        path.join(inside, 'helper.ts'),
+        'export enum Mode { Fast = 2 }\nexport const twice = (n: number): number => n * 2;\n',
+      );
       await writeFile(
         path.join(inside, 'main.ts'),
         "import fc from 'fast-check';\nimport { Mode, twice } from './helper.js';\n" +
