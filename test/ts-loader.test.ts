@@ -60,7 +60,7 @@ describe('the TypeScript loader', () => {
           'console.log(out.value, typeof fc.integer);\n' +
           "if (process.argv[2] === 'throw') {\n" +
           '  const typed: string = "x";\n' +
-          '  throw new Error(`thrown at line 8 ${typed}`);\n' +
+          "  throw new Error('thrown at line 8 ' + typed);\n" +
           '}\n',
       );
       const ok = await run(process.execPath, [...TS_NODE_ARGS, path.join(inside, 'main.ts')]);
