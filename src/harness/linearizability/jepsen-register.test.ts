@@ -32,6 +32,19 @@ describe('parseJepsenRegisterLog', () => {
     ]);
   });
 
+  it('reads a cas that succeeded and one that failed, and returns operations by id, not by completion', () => {
+    const text = [
+      line(0, 'invoke', 'cas', '[1 2]'),
+      line(1, 'invoke', 'cas', '[3 4]'),
+      line(1, 'fail', 'cas', '[3 4]'),
+      line(0, 'ok', 'cas', '[1 2]'),
+    ].join('\n');
+    expect(parseJepsenRegisterLog(text, 'c.log')).toEqual([
+      { id: 0, client: '0', input: { kind: 'cas', from: 1, to: 2 }, output: { kind: 'cas', ok: true }, call: 1, ret: 4 },
+      { id: 1, client: '1', input: { kind: 'cas', from: 3, to: 4 }, output: { kind: 'cas', ok: false }, call: 2, ret: 3 },
+    ]);
+  });
+
   it.each([
     [line(0, 'invoke', 'write', 'x'), 't.log:1: :write takes a whole number, got "x"'],
     [line(0, 'invoke', 'cas', '[1]'), 't.log:1: :cas takes [FROM TO], got "[1]"'],

@@ -58,6 +58,28 @@ describe('parseJsonHistory', () => {
     expect(checkOperations(history.model.model, history.ops).result).toBe('not-linearizable');
   });
 
+  it('reads a register history with cas operations, and refuses malformed ones by name', () => {
+    const reg = (ops: string[]) => `{"model": "register", "operations": [\n${ops.join(',\n')}\n]}`;
+    const casOp = (input: string, output: string) =>
+      `{"id": 0, "client": "a", "input": ${input}, "output": ${output}, "call": 0, "ret": 1}`;
+    const ok = parseJsonHistory(reg([casOp('{"kind": "cas", "from": 1, "to": 2}', '{"kind": "cas", "ok": false}')]), 'r.json');
+    expect(ok.ops[0]).toMatchObject({ input: { kind: 'cas', from: 1, to: 2 }, output: { kind: 'cas', ok: false } });
+    expect(checkOperations(ok.model.model, ok.ops).result).toBe('linearizable');
+    expect(errorOf(reg([casOp('{"kind": "cas", "from": 1, "to": "2"}', 'null')])).message).toMatch(
+      /input\.from and input\.to of a cas must be whole numbers/,
+    );
+    expect(errorOf(reg([casOp('{"kind": "cas", "from": 1, "to": 2}', '{"kind": "cas", "ok": "yes"}')])).message).toMatch(
+      /output\.ok of a cas must be true or false, got "yes"/,
+    );
+    expect(errorOf(reg([casOp('{"kind": "write", "value": 1.5}', 'null')])).message).toMatch(
+      /input\.value of a write must be a whole number, got 1\.5/,
+    );
+    expect(errorOf(reg([casOp('{"kind": "read"}', '{"kind": "read", "value": "3"}')])).message).toMatch(
+      /output\.value of a read must be a whole number or null, got "3"/,
+    );
+    expect(errorOf(reg([casOp('"read"', 'null')])).message).toMatch(/input must be an object with "kind", got "read"/);
+  });
+
   it.each([
     ['bad JSON', '{\n  "model": "kv",\n  "operations": [\n    {"id": 0,,}\n  ]\n}', 4, /not valid JSON/],
     ['not an object', '[1, 2]', 1, /expected an object \{"model": \.\.\., "operations": \[\.\.\.\]\}/],
