@@ -23,21 +23,26 @@ async function node(file: string) {
   );
 }
 
+/** helper.ts (an enum, a typed function) and main.ts importing it as ./helper.js: `head` before, `tail` after its 3 lines. */
+async function writeDemo(where: string, head: string, tail: string): Promise<void> {
+  await writeFile(
+    path.join(where, 'helper.ts'),
+    'export enum Mode { Fast = 2 }\nexport const twice = (n: number): number => n * 2;\n',
+  );
+  await writeFile(
+    path.join(where, 'main.ts'),
+    `${head}import { Mode, twice } from './helper.js';\n` +
+      'interface Out { readonly value: number }\n' +
+      'const out: Out = { value: twice(Mode.Fast) };\n' +
+      tail,
+  );
+}
+
 // The project's TypeScript loader (src/loader) stands in for tsx in every process the suite and the
 // CLIs start: what they rely on is checked here, on files of its own.
 describe('the TypeScript loader', () => {
   it('runs a .ts file anywhere (a user adapter): its relative ./x.js import is a .ts file; types and enums', async () => {
-    await writeFile(
-      path.join(dir, 'helper.ts'),
-      'export enum Mode { Fast = 2 }\nexport const twice = (n: number): number => n * 2;\n',
-    );
-    await writeFile(
-      path.join(dir, 'main.ts'),
-      "import { Mode, twice } from './helper.js';\n" +
-        'interface Out { readonly value: number }\n' +
-        'const out: Out = { value: twice(Mode.Fast) };\n' +
-        'console.log(out.value);\n',
-    );
+    await writeDemo(dir, '', 'console.log(out.value);\n');
     const r = await node(path.join(dir, 'main.ts'));
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('4\n');
@@ -48,16 +53,10 @@ describe('the TypeScript loader', () => {
     await mkdir(path.join(process.cwd(), 'tmp'), { recursive: true });
     const inside = await mkdtemp(path.join(process.cwd(), 'tmp', 'loader-test-'));
     try {
-      await writeFile(
-        path.join(inside, 'helper.ts'),
-        'export enum Mode { Fast = 2 }\nexport const twice = (n: number): number => n * 2;\n',
-      );
-      await writeFile(
-        path.join(inside, 'main.ts'),
-        "import fc from 'fast-check';\nimport { Mode, twice } from './helper.js';\n" +
-          'interface Out { readonly value: number }\n' +
-          'const out: Out = { value: twice(Mode.Fast) };\n' +
-          'console.log(out.value, typeof fc.integer);\n' +
+      await writeDemo(
+        inside,
+        "import fc from 'fast-check';\n",
+        'console.log(out.value, typeof fc.integer);\n' +
           "if (process.argv[2] === 'throw') {\n" +
           '  const typed: string = "x";\n' +
           "  throw new Error('thrown at line 8 ' + typed);\n" +
