@@ -10,7 +10,7 @@
  * Classification: bug (terminate() promises "resolves when the client is terminated"; a caller
  * that awaited it may go on while a channel is still open).
  *
- * Run: npx tsx examples/repros/firestore-client-pool-concurrent-terminate.ts
+ * Run: node --import ./src/loader/register.mjs examples/repros/firestore-client-pool-concurrent-terminate.ts
  * Exits 1 if a terminate() resolved while a client was still being destroyed, else 0.
  */
 import { createRequire } from 'node:module';

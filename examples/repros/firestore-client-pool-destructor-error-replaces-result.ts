@@ -10,7 +10,7 @@
  * Classification: bug (the result of a finished operation depends on housekeeping of the pool; the
  * caller may retry a write that was applied).
  *
- * Run: npx tsx examples/repros/firestore-client-pool-destructor-error-replaces-result.ts
+ * Run: node --import ./src/loader/register.mjs examples/repros/firestore-client-pool-destructor-error-replaces-result.ts
  * Exits 1 if an operation's own outcome was replaced by the destructor's error, else 0.
  */
 import { createRequire } from 'node:module';

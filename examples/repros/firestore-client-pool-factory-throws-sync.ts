@@ -11,7 +11,7 @@
  * result of op", 283; inside Firestore its callers are mostly async functions, which turn the throw
  * into a rejection).
  *
- * Run: npx tsx examples/repros/firestore-client-pool-factory-throws-sync.ts
+ * Run: node --import ./src/loader/register.mjs examples/repros/firestore-client-pool-factory-throws-sync.ts
  * Exits 1 if run() threw synchronously, else 0.
  */
 import { createRequire } from 'node:module';

@@ -12,7 +12,7 @@
  * 295-297: gRPC channels recover from other failures on their own). For a pool user: a client is
  * never replaced for failing, only for one message text, which a status's details can contain.
  *
- * Run: npx tsx examples/repros/firestore-client-pool-failed-client-by-message.ts
+ * Run: node --import ./src/loader/register.mjs examples/repros/firestore-client-pool-failed-client-by-message.ts
  * Exits 1 if retirement followed the message text rather than the failure, else 0.
  */
 import { createRequire } from 'node:module';

@@ -12,7 +12,7 @@
  * Classification: contract difference (intended: "only garbage collect if we have too much idle
  * capacity", 221-222; never more idle clients than maxIdleClients, but sometimes fewer).
  *
- * Run: npx tsx examples/repros/firestore-client-pool-idle-capacity-churn.ts
+ * Run: node --import ./src/loader/register.mjs examples/repros/firestore-client-pool-idle-capacity-churn.ts
  * Exits 1 if the only idle client was destroyed and a new one made for the next burst, else 0.
  */
 import { createRequire } from 'node:module';

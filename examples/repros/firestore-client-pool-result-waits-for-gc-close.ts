@@ -11,7 +11,7 @@
  * says the result resolves "with the result of op", and Firestore's destructor, gax client close(),
  * can take as long as the channel takes to shut down).
  *
- * Run: npx tsx examples/repros/firestore-client-pool-result-waits-for-gc-close.ts
+ * Run: node --import ./src/loader/register.mjs examples/repros/firestore-client-pool-result-waits-for-gc-close.ts
  * Exits 1 if the finished operation's result was held back by its client's close, else 0.
  */
 import { createRequire } from 'node:module';

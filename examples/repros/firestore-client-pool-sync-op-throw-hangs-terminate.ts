@@ -11,7 +11,7 @@
  * returns a Promise", 281; Firestore's own callbacks are async functions). The consequence of
  * breaking it, a shutdown that hangs, is out of proportion.
  *
- * Run: npx tsx examples/repros/firestore-client-pool-sync-op-throw-hangs-terminate.ts
+ * Run: node --import ./src/loader/register.mjs examples/repros/firestore-client-pool-sync-op-throw-hangs-terminate.ts
  * Exits 1 if terminate() had not resolved 500 ms after the only operation failed, else 0.
  */
 import { createRequire } from 'node:module';

@@ -16,7 +16,7 @@
  * ("Wait for all pending operations to complete before terminating", pool.js 310; Firestore's
  * terminate(): "A Promise that resolves when the client is terminated").
  *
- * Run: npx tsx examples/repros/firestore-client-pool-terminate-before-gc-close.ts
+ * Run: node --import ./src/loader/register.mjs examples/repros/firestore-client-pool-terminate-before-gc-close.ts
  * Exits 1 if in either case terminate() resolved before every client was closed or before every
  * operation started before it settled, else 0.
  */

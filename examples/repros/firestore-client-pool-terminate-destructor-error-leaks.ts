@@ -9,7 +9,7 @@
  * Classification: bug (channels leak on shutdown; a caller cannot tell which were closed. Calling
  * terminate() again would destroy the rest, but nothing says so).
  *
- * Run: npx tsx examples/repros/firestore-client-pool-terminate-destructor-error-leaks.ts
+ * Run: node --import ./src/loader/register.mjs examples/repros/firestore-client-pool-terminate-destructor-error-leaks.ts
  * Exits 1 if clients were left undestroyed after terminate(), else 0.
  */
 import { createRequire } from 'node:module';

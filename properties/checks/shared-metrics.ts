@@ -23,7 +23,7 @@ interface Slot {
 /**
  * Worker threads that record lists of calls into one LoadTestMetrics shared through its
  * SharedArrayBuffer (each builds its view with `LoadTestMetrics.attach`) and send their histogram
- * back (`exportHistogram`). Started once and reused across runs: starting a worker (tsx's loader,
+ * back (`exportHistogram`). Started once and reused across runs: starting a worker (the TypeScript loader,
  * the metrics module) costs far more than a small run.
  */
 export class SharedMetricsWorkers {

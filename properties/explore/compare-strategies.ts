@@ -2,7 +2,7 @@
  * Runs to first failure per variant under fast-check's random scheduler and under PCT, over the
  * same stream of generated programs (the parallel property's generator), median over seeds:
  *
- *   npx tsx properties/explore/compare-strategies.ts [--seeds 10] [--cap 2000] [--max-commands 12] [--json FILE] [--variant NAME]
+ *   node --import ./src/loader/register.mjs properties/explore/compare-strategies.ts [--seeds 10] [--cap 2000] [--max-commands 12] [--json FILE] [--variant NAME]
  *
  * For seed s, run k uses the k-th program of `programArbitrary` sampled with seed s, and a
  * scheduler seeded from (s, k): fast-check's `fc.scheduler()` (what the suite uses), or a

@@ -167,7 +167,7 @@ describe('PropertyWorkers (worker processes)', () => {
   });
 
   it('a time limit counts from when the check was asked for, not from when a starting worker took it up', async () => {
-    // A worker that is still loading (tsx, grpc-js: a few hundred ms at least) when the check is asked.
+    // A worker that is still loading (the TypeScript loader, grpc-js: a few hundred ms at least) when the check is asked.
     const fresh = PropertyWorkers.start(1);
     try {
       const r = await fresh.run('pool-matches-model', { layer: 'simulated', runs: 10_000_000, seed: SEED, timeLimitMs: 1_000 });

@@ -130,7 +130,7 @@ function htmlName(file: string, taken: Set<string>): string {
 
 runMain(async () => {
   // Piped into `head`: stop quietly once the reader has gone (the verdicts left are unknown, so the
-  // exit code stays whatever is set already; under tsx that is 141, the shell's "broken pipe").
+  // exit code stays whatever is set already: 141, the shell's "broken pipe").
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit();
     throw error;

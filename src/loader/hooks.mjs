@@ -19,7 +19,8 @@ const RECIPE = 'esbuild esm node20 inline-sourcemap v1';
 let esbuild;
 let cacheReady = false;
 
-function relativeFromProject(specifier, parentURL) {
+/** `./x.js` or `../x.js` from a file outside node_modules: it may name a `.ts` file. */
+function relativeJsImport(specifier, parentURL) {
   return (
     parentURL?.startsWith('file:') &&
     !parentURL.includes('/node_modules/') &&
@@ -45,7 +46,7 @@ async function compile(file, text) {
 }
 
 export async function resolve(specifier, context, next) {
-  if (relativeFromProject(specifier, context.parentURL)) {
+  if (relativeJsImport(specifier, context.parentURL)) {
     const ts = new URL(`${specifier.slice(0, -3)}.ts`, context.parentURL);
     if (existsSync(ts)) return { url: ts.href, format: 'module', shortCircuit: true };
   }
