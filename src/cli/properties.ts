@@ -30,6 +30,9 @@ function delay(ms: number): Promise<undefined> {
   return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
 }
 
+/** fast-check's errors when a case's commands ran otherwise than its commands replay path records. */
+const COMMANDS_PATH_DIVERGED = /Mismatch between replayPath and real execution|Too short replayPath/;
+
 const HELP = `Usage: npm run properties -- [options]
 
 Checks the connection pool with generated, scheduled interleavings: first the regression corpus
@@ -227,16 +230,32 @@ runMain(
         interruptWhen: () => stop.stopped,
       };
       const streams = streamsFor(layer);
-      const checking = runPropertyCheck(property, constraints, workers, streams).catch((error: unknown) => {
-        if (error instanceof TargetError) throw new UsageError(error.message);
-        if (error instanceof Error && /Unable to replay/.test(error.message)) {
-          throw new UsageError(
-            `--seed ${seed} --path ${values.path} name no case of ${property.name} as generated now (${error.message}); ` +
-              'give --commands-path as printed with the failure, use the same --max-commands, or replay its failure file with npm run replay',
+      const checking = runPropertyCheck(property, constraints, workers, streams)
+        .catch((error: unknown) => {
+          // fast-check refuses to go on when the case ran other commands than its recorded commands
+          // path says (on the live layer timing can decide which command fails first): the case is
+          // still the same generated one, so it is run and shrunk again without that path.
+          if (!(error instanceof Error && COMMANDS_PATH_DIVERGED.test(error.message)) || !constraints.commandsReplayPath) {
+            throw error;
+          }
+          const run = constraints.path?.split(':')[0];
+          console.log(
+            `${property.name} [${layer}]: this run of the case ran other commands than --commands-path ${constraints.commandsReplayPath} records ` +
+              `(${layer === 'live' ? 'on the live layer, timing can decide which command fails first' : 'the commands or the pool changed since'}); ` +
+              `running its generated case (path ${run}) again without it, shrunk afresh`,
           );
-        }
-        throw error;
-      });
+          return runPropertyCheck(property, { ...constraints, path: run, commandsReplayPath: undefined }, workers, streams);
+        })
+        .catch((error: unknown) => {
+          if (error instanceof TargetError) throw new UsageError(error.message);
+          if (error instanceof Error && /Unable to replay/.test(error.message)) {
+            throw new UsageError(
+              `--seed ${seed} --path ${values.path} name no case of ${property.name} as generated now (${error.message}); ` +
+                'give --commands-path as printed with the failure, use the same --max-commands, or replay its failure file with npm run replay',
+            );
+          }
+          throw error;
+        });
       const raced = await stop.race(checking);
       // Stopped: every run in progress ends at its next run with what it found (the checks watch
       // `stop`); a failure found before the stop is worth the short wait.
