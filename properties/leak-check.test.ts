@@ -239,11 +239,15 @@ describe('leaks the check catches', () => {
       opened.push(() => {
         for (const t of deadlines) clearTimeout(t);
       });
-      /** Enforces each call's deadline with its own timer; `forgets`: leaves it pending when the call ends first. */
+      /**
+       * Guards each call with its own timer, a minute long (far past the call's deadline, so that a
+       * forgotten one is still pending when the settle ends however slow the machine is); `forgets`:
+       * leaves it pending when the call ends first.
+       */
       const withDeadline = (inner: Connector, forgets: boolean): Connector => {
         const guarded = <T>(work: () => Promise<T>, deadlineMs: number, what: string): Promise<T> =>
           new Promise<T>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new GrpcStatusError(4, 'Deadline exceeded', what)), deadlineMs);
+            const timer = setTimeout(() => reject(new GrpcStatusError(4, 'Deadline exceeded', what)), deadlineMs + 60_000);
             deadlines.add(timer);
             work()
               .then(resolve, reject)
@@ -273,7 +277,7 @@ describe('leaks the check catches', () => {
       };
       const leaky = await run(true);
       console.log(`(c) deadline timers left pending: ${leaky.problems.join('; ')}`);
-      // Six calls and a health check, each 3 s timer still pending when the 1 s settle ends.
+      // Six calls and a health check, each guard timer still pending when the 1 s settle ends.
       expect(brief(leaky.problems)).toEqual(['Timeout +7']);
       expect(leaky.waitedMs).toBeGreaterThanOrEqual(SETTLE_BOUND_MS.live);
       for (const t of deadlines) clearTimeout(t);

@@ -556,8 +556,8 @@ describe('on the live path', () => {
         });
         expect(problems, describeLoadShape(shape)).toEqual([]);
         expect(record.requests.some((r) => r.failure === 'ERR_GRPC_STATUS:13') || record.requests.length < 4).toBe(true);
-        // Well under a second on the live layer.
-        expect(record.endedAt - record.startedAt, describeLoadShape(shape)).toBeLessThan(1_000);
+        // A shape ends (well under a second here, alone); the bound is one a loaded machine keeps.
+        expect(record.endedAt - record.startedAt, describeLoadShape(shape)).toBeLessThan(10_000);
       }
     } finally {
       await pool.close();

@@ -344,7 +344,9 @@ describe('npm run properties: stopping early (issue 14.2, 14.3)', () => {
     const sent = Date.now();
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(130);
-    expect(Date.now() - sent).toBeLessThan(5_000);
+    // Promptly: well before the 10 s after which a stop waits for nothing (a live run's 2 s and the
+    // workers' closing, on a loaded machine).
+    expect(Date.now() - sent).toBeLessThan(9_000);
     expect(run.stdout()).toMatch(/interrupted by SIGINT/);
     expect(JSON.parse(await readFile(json, 'utf8'))).toMatchObject({ interrupted: 'SIGINT' });
   });

@@ -165,7 +165,10 @@ describe('GrpcConnector', () => {
     const { proxy } = await proxiedServer();
     proxy.addToxic('hole', { type: 'stall-after', bytes: 4_096 });
     const connector = new GrpcConnector({ ...FAST_RECONNECT, 'grpc.keepalive_time_ms': 60_000 });
-    const c = await connector.connect(target(proxy.address, { 'grpc.keepalive_time_ms': 300, 'grpc.keepalive_timeout_ms': 300 }));
+    // A timeout of 1.5 s, not less: a loaded machine can hold a healthy connection's pong that long.
+    const c = await connector.connect(
+      target(proxy.address, { 'grpc.keepalive_time_ms': 300, 'grpc.keepalive_timeout_ms': 1_500 }),
+    );
     cleanup.push(() => connector.close(c));
     const payload = new Uint8Array(1_024);
     for (let i = 0; i < 20 && proxy.stats().bytesSwallowed === 0; i += 1) {

@@ -169,12 +169,15 @@ describe('TestServer faults (what a grpc-js client sees)', () => {
   });
 
   it('maxConnectionAgeMs: GOAWAY by age; calls keep succeeding over successive connections', async () => {
-    const s = await start({ maxConnectionAgeMs: 100, maxConnectionAgeGraceMs: 2_000 });
+    // An age of 1 s, not less: a loaded machine can take longer than a shorter age to connect, and
+    // grpc-js then retries on a second connection before the first call is served.
+    const s = await start({ maxConnectionAgeMs: 1_000, maxConnectionAgeGraceMs: 2_000 });
     const c = bareClient(s.address);
     await c.call({ requestId: 'age-0' });
-    await s.ledger.waitUntil((l) => l.acceptedConnections === 1 && l.openConnections === 0, 5_000, 'aged out');
+    await s.ledger.waitUntil((l) => l.acceptedConnections >= 1 && l.openConnections === 0, 10_000, 'aged out');
+    const aged = s.ledger.snapshot().acceptedConnections;
     await expect(c.call({ requestId: 'age-1' })).resolves.toMatchObject({ timesSeen: 1 });
-    expect(s.ledger.snapshot().acceptedConnections).toBe(2);
+    expect(s.ledger.snapshot().acceptedConnections).toBeGreaterThan(aged);
   });
 
   it('maxConcurrentStreams 1: a grpc-js client queues the extra calls on its side; none fails', async () => {
