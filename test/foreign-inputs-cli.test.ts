@@ -46,9 +46,13 @@ describe('a failure found against --target is reproduced where it was found', ()
     const target = await startServerProcess(['--record-twice']);
     const failures = path.join(dir, 'target-failures');
     try {
+      // One command a case, at a seed whose first failing case is a plain call: the server counts
+      // it twice whatever the timing. (At seed 7 with longer cases the first failure was a late
+      // call, which fails only when the request beats its deadline to the server, and a loaded
+      // machine made shrinking stop at 2 commands and the minimiser end it: no printed command.)
       const found = await runCli('properties', [
-        ...['--target', target.address, '--property', 'pool-matches-model', '--seed', '7', '--runs', '50'],
-        ...['--failures-dir', failures],
+        ...['--target', target.address, '--property', 'pool-matches-model', '--seed', '9', '--runs', '50'],
+        ...['--max-commands', '1', '--failures-dir', failures],
       ]);
       expect(found.code).toBe(1);
       expect(found.stdout).toMatch(TWICE);

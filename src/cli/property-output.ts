@@ -52,6 +52,15 @@ export function resultLine(r: PropertyResult): string {
  * The shrunk counterexample and what it takes to see it again: by default the `properties` command
  * that runs the same case (with its `--target`, where it ran against one); `sameCase` replaces it.
  */
+/** What the minimiser did after fast-check's shrinking: fewer operations, or the same ones simpler. */
+function minimisedText(m: NonNullable<PropertyResult['minimised']>): string {
+  const what =
+    m.fromCommands === m.toCommands
+      ? `${m.toCommands === 1 ? "its operation's" : `its ${m.toCommands} operations'`} arguments simplified`
+      : `from ${m.fromCommands} to ${m.toCommands} operations`;
+  return `minimised after shrinking, ${what} (${m.candidates} candidates tried)`;
+}
+
 export function failureDetails(r: PropertyResult, sameCase?: string): string {
   const steps = (r.counterexample ?? []).map((s, i) => `    ${i + 1}. ${s}`).join('\n');
   return [
@@ -62,7 +71,7 @@ export function failureDetails(r: PropertyResult, sameCase?: string): string {
     sameCase !== undefined
       ? `  the same case: ${sameCase}`
       : r.minimised
-        ? `  minimised from ${r.minimised.fromCommands} to ${r.minimised.toCommands} operations after shrinking (${r.minimised.candidates} candidates tried): no --seed/--path generates it; its failure file replays it (npm run replay, below)`
+        ? `  ${minimisedText(r.minimised)}: no --seed/--path generates it; its failure file replays it (npm run replay, below)`
         : `  the same case: npm run properties -- --seed=${r.seed} --path ${r.path} --layer ${r.layer} --property ${r.property}` +
           `${r.commandsReplayPath ? ` --commands-path ${r.commandsReplayPath}` : ''} --max-commands ${r.constraints.maxCommands}` +
           `${r.pool ? ` --pool ${r.pool}` : ''}${r.variant ? ` --against ${r.variant}` : ''}${r.targets?.length ? ` --target ${r.targets.join(',')}` : ''}` +
