@@ -29,8 +29,12 @@ export const PHASE_LIMIT_MS = { live: 20_000, simulated: 3_000 } as const;
  */
 export const QUIET_MS = { live: 2_000, simulated: 60 } as const;
 const LOOK_EVERY_MS = 20;
-/** At teardown nothing is judged: a close quiet this long is left behind (its backend is disposed next). */
-const TEARDOWN_QUIET_MS = 300;
+/**
+ * At teardown nothing is judged: a close quiet this long is left behind (its backend is disposed
+ * next). Simulated: as long as a phase's quiet (nothing can arrive from outside); every run of a
+ * hanging case pays it, and shrinking one runs it dozens of times.
+ */
+const TEARDOWN_QUIET_MS = { live: 300, simulated: QUIET_MS.simulated } as const;
 
 /**
  * How soon an address must serve again once its faults end. Live: keepalive (1 s + 1 s) finds a
@@ -67,6 +71,8 @@ export class ParallelRun {
   #progress: (() => void) | undefined;
   /** Fixed-rate load operations waiting on their own pacing timers: the harness's wait, never a deadlock. */
   #pacing = 0;
+  /** A phase of this run was found deadlocked: the pool's close cannot finish, at teardown either. */
+  #deadlocked = false;
 
   constructor(
     readonly backend: Backend,
@@ -202,6 +208,7 @@ export class ParallelRun {
         const now = performance.now();
         quietSince = idle ? (quietSince ?? now) : undefined;
         if (quietSince !== undefined && now - quietSince >= quietMs) {
+          this.#deadlocked = true;
           reject(
             new ModelDisagreement(
               `deadlock: ${what} cannot finish: ${this.#pendingText()} pending with nothing scheduled and nothing in flight for ${quietMs} ms`,
@@ -225,10 +232,20 @@ export class ParallelRun {
   /**
    * Closes the pool at teardown, waiting at most `capMs`, and less once the close cannot progress
    * (nothing scheduled, nothing in flight, as in `bounded`): a hanging close costs its failing run
-   * and each of its shrink steps a few looks, not the whole cap.
+   * and each of its shrink steps a few looks, not the whole cap; none when a phase of the run was
+   * already found deadlocked.
    */
   async closeForTeardown(capMs: number): Promise<void> {
-    await this.#watched(this.pool.close(), 'the teardown close', capMs, undefined, TEARDOWN_QUIET_MS).catch(() => undefined);
+    // A run found deadlocked already waited out its quiet once: its close is asked for, not waited.
+    if (this.#deadlocked) {
+      Promise.resolve()
+        .then(() => this.pool.close())
+        .catch(() => undefined);
+      return;
+    }
+    await this.#watched(this.pool.close(), 'the teardown close', capMs, undefined, TEARDOWN_QUIET_MS[this.backend.layer]).catch(
+      () => undefined,
+    );
   }
 
   /** The operations invoked and not returned, as `c1 close()`. */
