@@ -106,6 +106,8 @@ describe('npm run fuzz', () => {
       'simulated',
       '--against',
       'leak-on-remove',
+      '--workers',
+      '1',
       '--out',
       out,
       '--failures-dir',
@@ -201,7 +203,8 @@ describe('npm run fuzz', () => {
     ['SIGTERM', 143],
   ] as const)('%s stops promptly, writes both reports marked interrupted, exits %i (issue 14.2)', async (signal, code) => {
     const out = path.join(dir, `signal-${signal}`);
-    const run = startCli('fuzz', ['--time', '60s', '--out', out, '--failures-dir', path.join(dir, 'f')]);
+    // Two workers (busy ones, which the stop must end), not the default four: the stop is the same.
+    const run = startCli('fuzz', ['--time', '60s', '--workers', '2', '--out', out, '--failures-dir', path.join(dir, 'f')]);
     await run.waitFor(/^fuzz seed /m);
     await new Promise((r) => setTimeout(r, 2_500));
     const sent = Date.now();

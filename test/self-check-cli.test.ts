@@ -64,7 +64,9 @@ describe('npm run self-check', () => {
   });
 
   it('stdout closed (piped into head): exits 141 quietly (issue 14.3)', async () => {
-    const { child, exited, stderr } = startCli('self-check', ['--cap', '3s']);
+    // Simulated only, one process: its next line (after the first variant) comes within a second
+    // or two, and writing it is what meets the closed pipe.
+    const { child, exited, stderr } = startCli('self-check', ['--cap', '3s', '--layer', 'simulated', '--workers', '1']);
     await new Promise((resolve) => child.stdout?.once('data', resolve));
     child.stdout?.destroy();
     expect(await exited).toBe(141);
@@ -72,7 +74,10 @@ describe('npm run self-check', () => {
   });
 
   it('--seed takes a negative number (issue 14.5)', async () => {
-    const r = await runCli('self-check', ['--seed', '-3', '--cap', '1s', '--variant', 'leak-on-remove']);
+    const r = await runCli('self-check', [
+      ...['--seed', '-3', '--cap', '1s', '--variant', 'leak-on-remove'],
+      ...['--layer', 'simulated', '--workers', '1'],
+    ]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^self-check: 1 variant\(s\), cap 1 s each, seed -3$/m);
     // Caught or missed within 1 s on a loaded machine: either way not a usage error.

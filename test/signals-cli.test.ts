@@ -84,7 +84,7 @@ describe('Ctrl-C to the process group of npm run: stop, write what was found, ex
     ['fuzz', 'three copies within 40 ms (group + npm relay + a launcher)', 3],
   ] as const)('fuzz, SIGINT %s: both reports marked interrupted, no temp file', async (_what, _label, copies) => {
     const out = path.join(dir, `fuzz-${copies}`);
-    const run = startNpm('fuzz', ['--time', '60s', '--out', out, '--failures-dir', path.join(out, 'failures')]);
+    const run = startNpm('fuzz', ['--time', '60s', '--workers', '2', '--out', out, '--failures-dir', path.join(out, 'failures')]);
     try {
       await run.waitFor(/^fuzz seed /m);
       // Let the workers get going: the signal should find batches in flight.
@@ -161,20 +161,20 @@ describe('Ctrl-C to the process group of npm run: stop, write what was found, ex
 describe("the nightly workflow's overrun path", () => {
   it('timeout -s INT on the workflow command line leaves both reports, marked interrupted, exit 130', async () => {
     const workflow = await readFile(path.join(ROOT, '.github', 'workflows', 'nightly-fuzz.yml'), 'utf8');
-    // The shard's command as the workflow runs it, with an 8 s overrun limit instead of 38 minutes (its
+    // The shard's command as the workflow runs it, with a 6 s overrun limit instead of 38 minutes (its
     // handlers are in well before that, on a loaded machine too).
     const line = /^\s*(timeout .* npm run fuzz -- \\\n(?:.*\\\n)*.*)$/m.exec(workflow)?.[1];
     expect(line).toBeDefined();
     const out = path.join(dir, 'nightly');
     const command = (line as string)
-      .replace(/ 38m /, ' 8s ')
+      .replace(/ 38m /, ' 6s ')
       .replace('--out reports --failures-dir failures', `--out ${out}/reports --failures-dir ${out}/failures`);
     const child = spawn('bash', ['-c', `set -euo pipefail; ${command}`], {
       cwd: ROOT,
       env: { ...process.env, FUZZ_TIME: '60s', FUZZ_SEED: '5', SHARD: '1', SHARDS: '4' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    expect(command).toMatch(/timeout --preserve-status -s INT -k 2m 8s npm run fuzz .*--out \S+\/reports/s);
+    expect(command).toMatch(/timeout --preserve-status -s INT -k 2m 6s npm run fuzz .*--out \S+\/reports/s);
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).toBe(130);
     const reports = path.join(out, 'reports');
