@@ -25,9 +25,10 @@ describe('pool-linearizable on the real pool (CI size)', () => {
   });
 
   it('passes on the live layer (real servers on loopback)', async () => {
-    const r = await checkParallelProperty({ layer: 'live', runs: 40, seed: SEED });
+    // 24 runs of ~0.3 s (servers started for each): a smoke test; the nightly fuzz runs thousands.
+    const r = await checkParallelProperty({ layer: 'live', runs: 24, seed: SEED });
     expect(r.error).toBeUndefined();
-    expect(r).toMatchObject({ passed: true, runs: 40 });
+    expect(r).toMatchObject({ passed: true, runs: 24 });
   });
 });
 
