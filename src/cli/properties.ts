@@ -242,7 +242,7 @@ runMain(
           console.log(
             `${property.name} [${layer}]: this run of the case ran other commands than --commands-path ${constraints.commandsReplayPath} records ` +
               `(${layer === 'live' ? 'on the live layer, timing can decide which command fails first' : 'the commands or the pool changed since'}); ` +
-              `running its generated case (path ${run}) again without it, shrunk afresh`,
+              `running ${run === undefined ? 'the check' : `its generated case (path ${run})`} again without it, shrunk afresh`,
           );
           return runPropertyCheck(property, { ...constraints, path: run, commandsReplayPath: undefined }, workers, streams);
         })

@@ -48,10 +48,6 @@ export function resultLine(r: PropertyResult): string {
   return `${name.padEnd(46)} runs ${String(r.runs).padStart(6)}  seed ${String(r.seed).padStart(11)}  ${(r.wallMs / 1000).toFixed(1).padStart(6)} s  ${runsPerSec.toFixed(1).padStart(8)} runs/s${lengths}  ${verdict}${release}${voids}`;
 }
 
-/**
- * The shrunk counterexample and what it takes to see it again: by default the `properties` command
- * that runs the same case (with its `--target`, where it ran against one); `sameCase` replaces it.
- */
 /** What the minimiser did after fast-check's shrinking: fewer operations, or the same ones simpler. */
 function minimisedText(m: NonNullable<PropertyResult['minimised']>): string {
   const what =
@@ -61,6 +57,10 @@ function minimisedText(m: NonNullable<PropertyResult['minimised']>): string {
   return `minimised after shrinking, ${what} (${m.candidates} candidates tried)`;
 }
 
+/**
+ * The shrunk counterexample and what it takes to see it again: by default the `properties` command
+ * that runs the same case (with its `--target`, where it ran against one); `sameCase` replaces it.
+ */
 export function failureDetails(r: PropertyResult, sameCase?: string): string {
   const steps = (r.counterexample ?? []).map((s, i) => `    ${i + 1}. ${s}`).join('\n');
   return [
