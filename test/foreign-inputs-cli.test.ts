@@ -108,11 +108,44 @@ describe('a failure found against --target is reproduced where it was found', ()
   });
 });
 
+/** The digits of fast-check's replay paths. */
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** fast-check's commands replay path (`counts:changes`, runs of one value, base 64) read into its flags. */
+function readCommandsPath(text: string): boolean[] {
+  const [counts = '', changes = ''] = text.split(':');
+  const values = [...changes].flatMap((c) => Array.from({ length: 6 }, (_, bit) => ((B64.indexOf(c) >> bit) & 1) === 1));
+  return [...counts].flatMap((c, k) => Array<boolean>(B64.indexOf(c) + 1).fill(values[k] ?? false));
+}
+
+/** The flags written back as a commands replay path (runs of at most 64). */
+function writeCommandsPath(flags: readonly boolean[]): string {
+  const runs: { value: boolean; count: number }[] = [];
+  for (const f of flags) {
+    const last = runs.at(-1);
+    if (last && last.value === f && last.count < 64) last.count += 1;
+    else runs.push({ value: f, count: 1 });
+  }
+  let changes = '';
+  for (let k = 0; k < runs.length; k += 6) {
+    changes += B64[runs.slice(k, k + 6).reduceRight((n, r) => (n << 1) | (r.value ? 1 : 0), 0)];
+  }
+  return `${runs.map((r) => B64[r.count - 1]).join('')}:${changes}`;
+}
+
 describe('"the same case" whose commands run otherwise than its --commands-path', () => {
-  it("is run again from its generated case and shrunk afresh, not refused with fast-check's internal error", async () => {
+  it("reads and writes fast-check's commands replay path", () => {
+    expect(readCommandsPath('R:B')).toEqual(Array(18).fill(true));
+    expect(readCommandsPath('AQ:C')).toEqual([false, ...Array(17).fill(true)]);
+    const mixed = [true, false, false, true, ...Array(70).fill(true), false];
+    expect(readCommandsPath(writeCommandsPath(mixed))).toEqual(mixed);
+  });
+
+  it("is run again, that case once, and shrunk afresh: not refused with fast-check's internal error", async () => {
     // On the live layer timing can decide which command fails first, so a printed case can run other
-    // commands than its recorded commands path (a CI run hit this against --target). A path that
-    // marks the first command as not run makes the same divergence on the simulated layer.
+    // commands than its recorded commands path says ran (a CI run hit this against --target:
+    // "Mismatch between replayPath and real execution"). Marking the last recorded command as not run
+    // makes fast-check throw the same error here, on the simulated layer, where nothing else varies.
     const found = await runCli('properties', [
       ...['--against', 'connect-failures-uncounted', '--layer', 'simulated', '--property', 'pool-matches-model'],
       ...['--seed', '5', '--workers', '1', '--failures-dir', path.join(dir, 'diverged-found')],
@@ -121,11 +154,16 @@ describe('"the same case" whose commands run otherwise than its --commands-path'
     const args = sameCaseArgs(found.stdout);
     const at = args.indexOf('--commands-path');
     expect(at).toBeGreaterThan(0);
-    args[at + 1] = 'A:A';
+    const flags = readCommandsPath(args[at + 1] as string);
+    const edited = writeCommandsPath([...flags.slice(0, -1), false]);
+    args[at + 1] = edited;
     const again = await runCli('properties', [...args, '--failures-dir', path.join(dir, 'diverged-again')]);
     expect(again.stderr).not.toMatch(/Mismatch between replayPath/);
     expect(again.code).toBe(1);
-    expect(again.stdout).toMatch(/ran other commands than --commands-path A:A records .* shrunk afresh/);
+    expect(again.stdout).toContain(
+      `ran other commands than --commands-path ${edited} records (fast-check: Mismatch between replayPath and real execution;`,
+    );
+    expect(again.stdout).toMatch(/running its generated case \(path \d+\) once again without it, shrunk afresh/);
     expect(again.stdout).toMatch(/pool-matches-model \[simulated vs connect-failures-uncounted\] +runs +1 .* FAIL/);
     const steps = (out: string) => /shrunk counterexample[^\n]*\n((?: {4}\d+\. .*\n)+)/.exec(out)?.[1];
     expect(steps(again.stdout)).toBe(steps(found.stdout));

@@ -71,7 +71,10 @@ export class ParallelRun {
   #progress: (() => void) | undefined;
   /** Fixed-rate load operations waiting on their own pacing timers: the harness's wait, never a deadlock. */
   #pacing = 0;
-  /** A phase of this run was found deadlocked: the pool's close cannot finish, at teardown either. */
+  /**
+   * A phase of this run (prefix, clients, final close) was found deadlocked: nothing could progress,
+   * so the teardown close is asked for, not watched (the run has failed; teardown judges nothing).
+   */
   #deadlocked = false;
 
   constructor(
@@ -236,7 +239,7 @@ export class ParallelRun {
    * already found deadlocked.
    */
   async closeForTeardown(capMs: number): Promise<void> {
-    // A run found deadlocked already waited out its quiet once: its close is asked for, not waited.
+    // A run found deadlocked already waited out a quiet once: its close is asked for, not waited.
     if (this.#deadlocked) {
       Promise.resolve()
         .then(() => this.pool.close())

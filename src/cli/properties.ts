@@ -230,21 +230,31 @@ runMain(
         interruptWhen: () => stop.stopped,
       };
       const streams = streamsFor(layer);
+      const startedAt = performance.now();
       const checking = runPropertyCheck(property, constraints, workers, streams)
         .catch((error: unknown) => {
           // fast-check refuses to go on when the case ran other commands than its recorded commands
           // path says (on the live layer timing can decide which command fails first): the case is
-          // still the same generated one, so it is run and shrunk again without that path.
-          if (!(error instanceof Error && COMMANDS_PATH_DIVERGED.test(error.message)) || !constraints.commandsReplayPath) {
-            throw error;
-          }
+          // still the same generated one, so that one case is run again, once, and shrunk afresh.
+          // Not after a stop (its run would end at once and say nothing).
+          const diverged = error instanceof Error && COMMANDS_PATH_DIVERGED.test(error.message);
+          if (!diverged || !constraints.commandsReplayPath || stop.stopped) throw error;
           const run = constraints.path?.split(':')[0];
           console.log(
             `${property.name} [${layer}]: this run of the case ran other commands than --commands-path ${constraints.commandsReplayPath} records ` +
-              `(${layer === 'live' ? 'on the live layer, timing can decide which command fails first' : 'the commands or the pool changed since'}); ` +
-              `running ${run === undefined ? 'the check' : `its generated case (path ${run})`} again without it, shrunk afresh`,
+              `(fast-check: ${error.message}; ${layer === 'live' ? 'on the live layer, timing can decide which command fails first' : 'the commands or the pool changed since'}); ` +
+              `running ${run === undefined ? 'the check' : `its generated case (path ${run}) once`} again without it, shrunk afresh`,
           );
-          return runPropertyCheck(property, { ...constraints, path: run, commandsReplayPath: undefined }, workers, streams);
+          const again: typeof constraints = {
+            ...constraints,
+            path: run,
+            commandsReplayPath: undefined,
+            // Only that case (a path without shrink steps would go on to the cases after it)...
+            ...(run === undefined ? {} : { runs: 1 }),
+            // ...and within what is left of the time it was given.
+            ...(shareMs === undefined ? {} : { timeLimitMs: Math.max(1, shareMs - (performance.now() - startedAt)) }),
+          };
+          return runPropertyCheck(property, again, workers, streams);
         })
         .catch((error: unknown) => {
           if (error instanceof TargetError) throw new UsageError(error.message);

@@ -48,11 +48,13 @@ export function resultLine(r: PropertyResult): string {
   return `${name.padEnd(46)} runs ${String(r.runs).padStart(6)}  seed ${String(r.seed).padStart(11)}  ${(r.wallMs / 1000).toFixed(1).padStart(6)} s  ${runsPerSec.toFixed(1).padStart(8)} runs/s${lengths}  ${verdict}${release}${voids}`;
 }
 
-/** What the minimiser did after fast-check's shrinking: fewer operations, or the same ones simpler. */
+/** What the minimiser did after fast-check's shrinking: fewer operations, or as many made simpler. */
 function minimisedText(m: NonNullable<PropertyResult['minimised']>): string {
+  // As many operations, but simpler: arguments, or (a parallel program) an operation moved into the
+  // prefix, branches merged, the hold dropped.
   const what =
     m.fromCommands === m.toCommands
-      ? `${m.toCommands === 1 ? "its operation's" : `its ${m.toCommands} operations'`} arguments simplified`
+      ? `simplified, still ${m.toCommands} operation${m.toCommands === 1 ? '' : 's'}`
       : `from ${m.fromCommands} to ${m.toCommands} operations`;
   return `minimised after shrinking, ${what} (${m.candidates} candidates tried)`;
 }
