@@ -77,7 +77,9 @@ describe('the client stack runs on the release asked for, the servers on theirs'
 
   it('properties --grpc-js 1.8.0 runs the live layer on it in every worker, and says so', async () => {
     const r = await runCli('properties', [
-      ...['--grpc-js', '1.8.0', '--layer', 'live', '--property', 'pool-matches-model', '--runs', '4'],
+      // Two runs, one a worker: on 1.8.0 each run's leak check waits out the deadline timers that
+      // release leaves pending (grpc/grpc-node#2332; see lingeringDeadlineTimers), about a second.
+      ...['--grpc-js', '1.8.0', '--layer', 'live', '--property', 'pool-matches-model', '--runs', '2'],
       ...['--workers', '2', '--seed', '7', '--no-regressions', '--failures-dir', path.join(dir, 'f18')],
     ]);
     expect(r.stderr).toBe('');
@@ -85,7 +87,7 @@ describe('the client stack runs on the release asked for, the servers on theirs'
     expect(r.stdout).toMatch(
       new RegExp(`^seed 7 {2}layers live {2}grpc-js 1\\.8\\.0 \\(servers ${SERVER_RELEASE.replaceAll('.', '\\.')}\\)$`, 'm'),
     );
-    expect(r.stdout).toMatch(/pool-matches-model \[live, 2 workers\] +runs +4 .* PASS {2}grpc-js 1\.8\.0$/m);
+    expect(r.stdout).toMatch(/pool-matches-model \[live, 2 workers\] +runs +2 .* PASS {2}grpc-js 1\.8\.0$/m);
   });
 });
 
