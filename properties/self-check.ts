@@ -180,10 +180,10 @@ async function selfCheckLayer(variant: BrokenVariant, layer: Layer, options: Sel
 /**
  * Share of the cap each other property gets for a second look when the first catch shrank to more
  * than one command over the catalogue's shortest (a property the catalogue focuses on gets all
- * that is left). A property shrinks within what it can express: a
- * sequential case cannot hold a stop "meanwhile" a wave of calls on one connection the way a
- * parallel program can (retry-on-unavailable: 4 steps sequentially, 2 operations in parallel), so
- * the shortest counterexample may belong to a property that caught the bug second.
+ * that is left). A property shrinks within what it can express: a sequential case cannot hold a
+ * stop "meanwhile" a wave of calls on one connection the way a parallel program can
+ * (retry-on-unavailable: 4 steps sequentially, 2 operations in parallel), so the shortest
+ * counterexample may belong to a property that caught the bug second.
  */
 const SECOND_LOOK_SHARE = 0.25;
 
